@@ -1,0 +1,2 @@
+export type { ParallelMapOptions } from './parallelMap.js';
+export { parallelMap } from './parallelMap.js';

@@ -1,0 +1,13 @@
+import { range, firstValueFrom, toArray, take, lastValueFrom } from 'rxjs';
+import { parallelMap } from '../operators/index.ts';
+import { createExecutor } from '../src/index.ts';
+const r = await lastValueFrom(range(0, 10).pipe(parallelMap(async (i) => i * 2, { concurrency: 3, ordered: true }), toArray()));
+console.log(r);
+const N = 1_000_000;
+let t = performance.now();
+let n = 0;
+await lastValueFrom(range(0, N).pipe(parallelMap(async (i) => i, { concurrency: 10 })), { defaultValue: 0 }).then(() => {});
+console.log('parallelMap us/task', ((performance.now() - t) * 1000) / N);
+const ex = createExecutor({ concurrency: 2 });
+ex.events$.subscribe((e) => console.log(e.type, e.taskId, e.priority));
+ex.schedule(async () => 1, { priority: 'background' }).subscribe(console.log);

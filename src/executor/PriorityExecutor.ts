@@ -1,0 +1,380 @@
+import { from, Observable, Subject, type Subscription } from 'rxjs';
+import { AbortError, PreemptedError } from '../errors.js';
+import type { ExecutorEvent } from '../metrics/events.js';
+import { LinkedList } from '../util/LinkedList.js';
+import { Task, type TaskSink, TaskState } from './Task.js';
+import {
+  type Clock,
+  type Executor,
+  type ExecutorStats,
+  type Priority,
+  rank,
+  type ScheduleOptions,
+  type Work,
+} from './types.js';
+import { assertCount, assertDuration, assertPriority } from './validate.js';
+
+/**
+ * Options of {@link createExecutor}.
+ *
+ * @example
+ * ```ts
+ * createExecutor({ concurrency: 8, backgroundConcurrency: 2, agingMs: 5_000 });
+ * ```
+ */
+export interface ExecutorOptions {
+  /** The most tasks that run at once: an integer >= 1, or `Infinity`. Default 10 (the seed's `max_parallel_agents`). */
+  concurrency?: number;
+  /** The most slots background tasks may hold at once: an integer from 0 to `concurrency`. Default `ceil(concurrency / 2)`. */
+  backgroundConcurrency?: number;
+  /**
+   * A task that has waited this long (ms) in its lane moves up one lane (background to
+   * normal, normal to critical), so steady high-priority load cannot starve it forever.
+   * The price: an aged task can overtake newer work of the lane it joins, so priorities
+   * stop being strict for work that waited this long. Default `Infinity` (strict lanes).
+   */
+  agingMs?: number;
+  /** Source of event timestamps and aging time. Default: `performance.now()`. */
+  clock?: Clock;
+}
+
+/** The default clock: monotonic, sub-millisecond. */
+export const monotonicClock: Clock = { now: () => performance.now() };
+
+/** A handle to one submitted task. */
+export interface TaskRef {
+  /** Removes the task if queued, aborts it if running; no-op once it ended. */
+  cancel(): void;
+}
+
+let executorIds = 0;
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null &&
+  (typeof value === 'object' || typeof value === 'function') &&
+  typeof (value as PromiseLike<unknown>).then === 'function' &&
+  // Observables from other libraries are thenable-free; a value with `subscribe` goes through `from`.
+  typeof (value as { subscribe?: unknown }).subscribe !== 'function';
+
+/**
+ * The executor behind {@link createExecutor}: three FIFO lanes kept as intrusive linked
+ * lists (O(1) enqueue, dequeue and cancellation), a slot counter, and a list of running
+ * preemptible tasks. A freed slot is handed to the next task synchronously.
+ */
+export class PriorityExecutor implements Executor {
+  readonly concurrency: number;
+  readonly backgroundConcurrency: number;
+  readonly id = ++executorIds;
+
+  readonly #agingMs: number;
+  readonly #clock: Clock;
+  readonly #lanes: [LinkedList<Task>, LinkedList<Task>, LinkedList<Task>] = [
+    new LinkedList(),
+    new LinkedList(),
+    new LinkedList(),
+  ];
+  /** Running preemptible tasks per lane, in start order. */
+  readonly #preemptible: [LinkedList<Task>, LinkedList<Task>, LinkedList<Task>] = [
+    new LinkedList(),
+    new LinkedList(),
+    new LinkedList(),
+  ];
+  readonly #runningByRank: [number, number, number] = [0, 0, 0];
+  #running = 0;
+  readonly #freeSlots: number[] = [];
+  #slotCount = 0;
+  #taskIds = 0;
+  #draining = false;
+  #drainAgain = false;
+  readonly #events = new Subject<ExecutorEvent>();
+
+  readonly events$: Observable<ExecutorEvent> = this.#events.asObservable();
+
+  constructor(options: ExecutorOptions = {}) {
+    const concurrency = options.concurrency ?? 10;
+    assertCount('concurrency', concurrency, 1);
+    const backgroundConcurrency = options.backgroundConcurrency ?? Math.ceil(concurrency / 2);
+    assertCount('backgroundConcurrency', backgroundConcurrency, 0, concurrency);
+    const agingMs = options.agingMs ?? Number.POSITIVE_INFINITY;
+    assertDuration('agingMs', agingMs);
+    if (agingMs === 0) throw new RangeError('agingMs must be > 0; received 0');
+    this.concurrency = concurrency;
+    this.backgroundConcurrency = backgroundConcurrency;
+    this.#agingMs = agingMs;
+    this.#clock = options.clock ?? monotonicClock;
+  }
+
+  schedule<T>(work: Work<T>, options: ScheduleOptions = {}): Observable<T> {
+    const priority = options.priority ?? 'normal';
+    assertPriority('priority', priority);
+    return new Observable<T>((subscriber) => {
+      const ref = this.submit(work, options, priority, subscriber);
+      return () => ref.cancel();
+    });
+  }
+
+  stats(): ExecutorStats {
+    const [c, n, b] = this.#lanes;
+    const [rc, rn, rb] = this.#runningByRank;
+    return {
+      running: this.#running,
+      queued: c.size + n.size + b.size,
+      runningByPriority: { critical: rc, normal: rn, background: rb },
+      queuedByPriority: { critical: c.size, normal: n.size, background: b.size },
+    };
+  }
+
+  /**
+   * Queues `work` and drives `sink` with what it emits: the callback-based core of
+   * {@link schedule}, used directly by operators to avoid an Observable per task.
+   * `priority` must already be validated.
+   */
+  submit<T>(
+    work: Work<T>,
+    options: ScheduleOptions,
+    priority: Priority,
+    sink: TaskSink<T>,
+  ): TaskRef {
+    const control = options.control;
+    const task = new Task<T>(
+      ++this.#taskIds,
+      work,
+      sink,
+      priority,
+      options.label,
+      options.preemptible === true,
+      options.expectedMs,
+      control,
+    );
+    const t = task as Task;
+    if (control?.priority !== undefined && rank(control.priority) < rank(priority)) {
+      t.priority = control.priority;
+    }
+    if (control?.pinned) t.preemptible = false;
+    if (this.#agingMs !== Number.POSITIVE_INFINITY) t.laneSince = this.#clock.now();
+    this.#lanes[rank(t.priority)].push(t);
+    if (this.#events.observed) {
+      this.#emit({ type: 'queued', ...this.#fields(t), preemptible: t.preemptible });
+    }
+    control?.attach((raised) => this.#raise(t, raised));
+    this.#drain();
+    return { cancel: () => this.#cancel(t) };
+  }
+
+  #fields(task: Task) {
+    return {
+      time: this.#clock.now(),
+      taskId: task.id,
+      label: task.label,
+      priority: task.priority,
+      executorId: this.id,
+    };
+  }
+
+  #emit(event: ExecutorEvent): void {
+    this.#events.next(event);
+  }
+
+  /** Fills free slots from the lanes, preempting where a higher lane waits on full slots. */
+  #drain(): void {
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return;
+    }
+    this.#draining = true;
+    try {
+      do {
+        this.#drainAgain = false;
+        for (;;) {
+          if (this.#running < this.concurrency) {
+            const next = this.#pickNext();
+            if (next === undefined) break;
+            this.#start(next);
+          } else {
+            const victim = this.#pickVictim();
+            if (victim === undefined) break;
+            this.#preempt(victim);
+          }
+        }
+      } while (this.#drainAgain);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #pickNext(): Task | undefined {
+    const [critical, normal, background] = this.#lanes;
+    if (this.#agingMs !== Number.POSITIVE_INFINITY) this.#age();
+    if (critical.head !== undefined) return critical.head;
+    if (normal.head !== undefined) return normal.head;
+    if (background.head !== undefined && this.#runningByRank[2] < this.backgroundConcurrency) {
+      return background.head;
+    }
+    return undefined;
+  }
+
+  /** Moves the oldest tasks of the lower lanes up one lane once they waited `agingMs`. */
+  #age(): void {
+    const now = this.#clock.now();
+    for (const from of [1, 2] as const) {
+      const lane = this.#lanes[from];
+      while (lane.head !== undefined && now - lane.head.laneSince >= this.#agingMs) {
+        this.#move(lane.head, from === 1 ? 'critical' : 'normal', now);
+      }
+    }
+  }
+
+  #move(task: Task, priority: Priority, now: number): void {
+    const fromPriority = task.priority;
+    this.#lanes[rank(fromPriority)].remove(task);
+    task.priority = priority;
+    task.laneSince = now;
+    this.#lanes[rank(priority)].push(task);
+    if (this.#events.observed) {
+      this.#emit({ type: 'promoted', ...this.#fields(task), from: fromPriority });
+    }
+  }
+
+  /** The running preemptible task to abort for the highest waiting non-background task. */
+  #pickVictim(): Task | undefined {
+    const [critical, normal] = this.#lanes;
+    const waiting = critical.head !== undefined ? 0 : normal.head !== undefined ? 1 : -1;
+    if (waiting < 0) return undefined;
+    for (let lane = 2; lane > waiting; lane--) {
+      const victim = this.#preemptible[lane as 1 | 2].tail;
+      if (victim !== undefined) return victim;
+    }
+    return undefined;
+  }
+
+  #start(task: Task): void {
+    this.#lanes[rank(task.priority)].remove(task);
+    task.state = TaskState.Running;
+    this.#running++;
+    this.#runningByRank[rank(task.priority)]++;
+    task.slot = this.#freeSlots.pop() ?? this.#slotCount++;
+    if (task.preemptible) this.#preemptible[rank(task.priority)].push(task);
+    const controller = new AbortController();
+    task.controller = controller;
+    if (this.#events.observed) {
+      this.#emit({
+        type: 'started',
+        ...this.#fields(task),
+        slot: task.slot,
+        preemptible: task.preemptible,
+        expectedMs: task.expectedMs,
+      });
+    }
+    let result: unknown;
+    try {
+      result = task.work(controller.signal);
+    } catch (error) {
+      this.#finish(task, error, true);
+      return;
+    }
+    if (task.state !== TaskState.Running) return;
+    if (isPromiseLike(result)) {
+      result.then(
+        // The value is the whole result: free the slot before delivering it, so a
+        // consumer that leaves on the first value does not turn success into a cancel.
+        (value) => this.#finish(task, undefined, false, { value }),
+        (error: unknown) => this.#finish(task, error, true),
+      );
+      return;
+    }
+    let inner: Subscription;
+    try {
+      inner = from(result as Parameters<typeof from>[0]).subscribe({
+        next: (value) => {
+          if (task.state === TaskState.Running) task.sink.next(value);
+        },
+        error: (error: unknown) => this.#finish(task, error, true),
+        complete: () => this.#finish(task, undefined, false),
+      });
+    } catch (error) {
+      // `from` throws synchronously for values it cannot convert.
+      this.#finish(task, error, true);
+      return;
+    }
+    if (task.state === TaskState.Running) task.inner = inner;
+  }
+
+  /** Frees the running task's slot and returns its slot index. */
+  #release(task: Task): number {
+    task.state = TaskState.Done;
+    this.#running--;
+    this.#runningByRank[rank(task.priority)]--;
+    if (task.list !== undefined) task.list.remove(task);
+    this.#freeSlots.push(task.slot);
+    task.control?.attach(undefined);
+    return task.slot;
+  }
+
+  #finish(task: Task, error: unknown, failed: boolean, last?: { value: unknown }): void {
+    if (task.state !== TaskState.Running) return;
+    const slot = this.#release(task);
+    task.inner = undefined;
+    if (this.#events.observed) {
+      this.#emit(
+        failed
+          ? { type: 'failed', ...this.#fields(task), slot, error }
+          : { type: 'completed', ...this.#fields(task), slot },
+      );
+    }
+    if (failed) task.sink.error(error);
+    else {
+      if (last !== undefined) task.sink.next(last.value);
+      task.sink.complete();
+    }
+    this.#drain();
+  }
+
+  #cancel(task: Task): void {
+    if (task.state === TaskState.Done) return;
+    if (task.state === TaskState.Queued) {
+      task.state = TaskState.Done;
+      task.list?.remove(task);
+      task.control?.attach(undefined);
+      if (this.#events.observed) {
+        this.#emit({ type: 'cancelled', ...this.#fields(task), slot: undefined });
+      }
+      return;
+    }
+    const slot = this.#release(task);
+    this.#abort(task, new AbortError());
+    if (this.#events.observed) this.#emit({ type: 'cancelled', ...this.#fields(task), slot });
+    this.#drain();
+  }
+
+  #preempt(task: Task): void {
+    const slot = this.#release(task);
+    const error = new PreemptedError();
+    this.#abort(task, error);
+    if (this.#events.observed) this.#emit({ type: 'preempted', ...this.#fields(task), slot });
+    task.sink.error(error);
+  }
+
+  #abort(task: Task, reason: Error): void {
+    const inner = task.inner;
+    task.inner = undefined;
+    task.controller?.abort(reason);
+    inner?.unsubscribe();
+  }
+
+  /** Applies a {@link TaskControl} change: raise a queued task's lane, or pin a running one. */
+  #raise(task: Task, priority: Priority | undefined): void {
+    if (task.state === TaskState.Running) {
+      if (task.preemptible) {
+        task.preemptible = false;
+        task.list?.remove(task);
+      }
+      return;
+    }
+    if (task.state !== TaskState.Queued) return;
+    task.preemptible = false;
+    if (priority !== undefined && rank(priority) < rank(task.priority)) {
+      this.#move(task, priority, this.#clock.now());
+      this.#drain();
+    }
+  }
+}

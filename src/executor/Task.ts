@@ -1,0 +1,45 @@
+import type { Subscription } from 'rxjs';
+import type { LinkedList, ListNode } from '../util/LinkedList.js';
+import type { Priority, TaskControl, Work } from './types.js';
+
+/** Where a task sends what its work emits. RxJS Subscribers satisfy it. */
+export interface TaskSink<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/** Lifecycle of a task: waiting in a lane, holding a slot, or over. */
+export enum TaskState {
+  Queued = 0,
+  Running = 1,
+  Done = 2,
+}
+
+/**
+ * One subscription of a scheduled task: its work, its sink, and its place in a lane (or
+ * in the list of running preemptible tasks). Internal to the executor.
+ */
+export class Task<T = unknown> implements ListNode<Task> {
+  prev: Task | undefined = undefined;
+  next: Task | undefined = undefined;
+  list: LinkedList<Task> | undefined = undefined;
+
+  state = TaskState.Queued;
+  slot = -1;
+  /** When the task entered its current lane (only read when aging is on). */
+  laneSince = 0;
+  controller: AbortController | undefined = undefined;
+  inner: Subscription | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly work: Work<T>,
+    readonly sink: TaskSink<T>,
+    public priority: Priority,
+    readonly label: string | undefined,
+    public preemptible: boolean,
+    readonly expectedMs: number | undefined,
+    readonly control: TaskControl | undefined,
+  ) {}
+}

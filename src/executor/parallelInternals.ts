@@ -1,0 +1,258 @@
+import { type Observable, type ObservableInput, type Subscriber, Subscription } from 'rxjs';
+import { RingBuffer } from '../util/RingBuffer.js';
+import { createExecutor } from './createExecutor.js';
+import type { TaskRef } from './PriorityExecutor.js';
+import { submitTask } from './submitTask.js';
+import type { Executor, Priority } from './types.js';
+import { assertCount, assertFunction, assertPriority } from './validate.js';
+
+/**
+ * Options shared by eed's capped-parallel operators.
+ *
+ * @example
+ * ```ts
+ * const options: ParallelOptions = { concurrency: 4, priority: 'critical', label: 'thumbnails' };
+ * ```
+ */
+export interface ParallelOptions {
+  /**
+   * The most inner tasks this operator has submitted at once. Default: 10 without an
+   * executor; the executor's `concurrency` with one.
+   */
+  concurrency?: number;
+  /**
+   * Run every inner task through this executor, so several streams share one global
+   * cap and its priority lanes. Default: a private executor per subscription.
+   */
+  executor?: Executor;
+  /** The lane inner tasks wait in. Default `'normal'`. */
+  priority?: Priority;
+  /** A name for the inner tasks in events, metrics and traces. */
+  label?: string;
+}
+
+/** Settings resolved from {@link ParallelOptions} when the operator is built. */
+export interface ResolvedParallel {
+  readonly concurrency: number | undefined;
+  readonly executor: Executor | undefined;
+  readonly priority: Priority;
+  readonly label: string | undefined;
+}
+
+/**
+ * Validates {@link ParallelOptions} when an operator is built, so a bad option throws
+ * at the call site, naming the option and the value received.
+ *
+ * @example
+ * ```ts
+ * const resolved = resolveParallelOptions('parallelMap', options);
+ * ```
+ */
+export function resolveParallelOptions(
+  operator: string,
+  options: ParallelOptions = {},
+): ResolvedParallel {
+  if (options.concurrency !== undefined) {
+    assertCount(`${operator}: concurrency`, options.concurrency, 1);
+  }
+  const priority = options.priority ?? 'normal';
+  assertPriority(`${operator}: priority`, priority);
+  if (options.executor !== undefined && typeof options.executor.schedule !== 'function') {
+    throw new TypeError(`${operator}: executor must be an Executor (see createExecutor)`);
+  }
+  return {
+    concurrency: options.concurrency,
+    executor: options.executor,
+    priority,
+    label: options.label,
+  };
+}
+
+/** What a capped-parallel operator does with each inner task's output. */
+export interface ParallelHooks<T, R> {
+  /** Builds the inner work for a source value. */
+  project(value: T, index: number, signal: AbortSignal): ObservableInput<R>;
+  /** Whether results are emitted in input order (buffering early finishers). */
+  ordered: boolean;
+}
+
+interface OrderedSlot<R> {
+  values: R[];
+  done: boolean;
+}
+
+/**
+ * The shared engine of capped-parallel operators, in the shape of RxJS's
+ * `mergeInternals`: source values wait in a ring buffer; one starts an inner task on the
+ * executor while fewer than `concurrency` are active; when an inner ends the buffer
+ * drains; the output completes when the source completed, the buffer is empty and
+ * nothing is active. Teardown drops the buffer and cancels every active task, which
+ * aborts the running ones' signals.
+ *
+ * With `ordered`, results are emitted in input order. A new task starts only while fewer
+ * than `concurrency` finished results wait for an earlier one, so at most `concurrency`
+ * finished results (plus the partial output of running tasks) are ever held.
+ *
+ * @example
+ * ```ts
+ * new Observable((subscriber) =>
+ *   parallelInternals(source, subscriber, resolved, { project, ordered: false }),
+ * );
+ * ```
+ * @returns The teardown for the output subscription.
+ */
+export function parallelInternals<T, R>(
+  source: Observable<T>,
+  subscriber: Subscriber<R>,
+  settings: ResolvedParallel,
+  hooks: ParallelHooks<T, R>,
+): () => void {
+  const executor =
+    settings.executor ??
+    createExecutor({
+      concurrency: settings.concurrency ?? 10,
+      backgroundConcurrency: settings.concurrency ?? 10,
+    });
+  const limit = settings.concurrency ?? executor.concurrency;
+  const { priority, label } = settings;
+  const scheduleOptions = { label };
+  const { project, ordered } = hooks;
+
+  const buffer = new RingBuffer<T>();
+  const active = new Set<TaskRef>();
+  const slots = ordered ? new Map<number, OrderedSlot<R>>() : undefined;
+  let nextIndex = 0;
+  let emitIndex = 0;
+  let held = 0;
+  let sourceDone = false;
+  let closed = false;
+  let pumping = false;
+  let pumpAgain = false;
+
+  const finishIfIdle = () => {
+    if (sourceDone && buffer.size === 0 && active.size === 0 && !closed) {
+      closed = true;
+      subscriber.complete();
+    }
+  };
+
+  /** Emits finished results that are next in order; the first unfinished one streams live. */
+  const flushOrdered = (map: Map<number, OrderedSlot<R>>) => {
+    for (;;) {
+      const slot = map.get(emitIndex);
+      if (slot === undefined) return;
+      const values = slot.values;
+      slot.values = [];
+      for (const value of values) {
+        if (closed) return;
+        subscriber.next(value);
+      }
+      if (!slot.done) return;
+      // A finished slot found here finished while an earlier one ran: it was held.
+      map.delete(emitIndex);
+      held--;
+      emitIndex++;
+    }
+  };
+
+  const startOne = (value: T) => {
+    const index = nextIndex++;
+    const slot: OrderedSlot<R> | undefined = slots && { values: [], done: false };
+    if (slots && slot) slots.set(index, slot);
+    let ref: TaskRef | undefined;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      if (ref !== undefined) active.delete(ref);
+    };
+    ref = submitTask<R>(
+      executor,
+      (signal) => project(value, index, signal),
+      scheduleOptions,
+      priority,
+      {
+        next: (result) => {
+          if (closed) return;
+          if (slot === undefined || index === emitIndex) subscriber.next(result);
+          else slot.values.push(result);
+        },
+        error: (error) => {
+          end();
+          if (closed) return;
+          closed = true;
+          subscriber.error(error);
+        },
+        complete: () => {
+          end();
+          if (closed) return;
+          if (slots && slot) {
+            slot.done = true;
+            if (index === emitIndex) {
+              slots.delete(index);
+              emitIndex++;
+              flushOrdered(slots);
+            } else {
+              held++;
+            }
+          }
+          pump();
+          finishIfIdle();
+        },
+      },
+    );
+    if (!ended) active.add(ref);
+  };
+
+  const pump = () => {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        while (!closed && buffer.size > 0 && active.size < limit && held < limit) {
+          startOne(buffer.shift() as T);
+        }
+      } while (pumpAgain);
+    } finally {
+      pumping = false;
+    }
+  };
+
+  const sourceSubscription: Subscription = new Subscription();
+  sourceSubscription.add(
+    source.subscribe({
+      next: (value) => {
+        if (closed) return;
+        buffer.push(value);
+        pump();
+      },
+      error: (error: unknown) => {
+        if (closed) return;
+        closed = true;
+        subscriber.error(error);
+      },
+      complete: () => {
+        sourceDone = true;
+        finishIfIdle();
+      },
+    }),
+  );
+
+  return () => {
+    closed = true;
+    sourceSubscription.unsubscribe();
+    buffer.clear();
+    slots?.clear();
+    const refs = [...active];
+    active.clear();
+    for (const ref of refs) ref.cancel();
+  };
+}
+
+/** Validates an operator's callback argument at build time. */
+export function assertProject(operator: string, name: string, value: unknown): void {
+  assertFunction(`${operator}: ${name}`, value);
+}

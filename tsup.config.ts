@@ -1,0 +1,34 @@
+import { defineConfig } from 'tsup';
+
+// Two builds: the isomorphic entries ("eed", "eed/operators", and the browser stub of
+// "eed/node") share chunks with each other; the Node entry is built on its own with
+// platform 'node' so no chunk of it can ever be pulled into a browser bundle.
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      'operators/index': 'operators/index.ts',
+      'node/browser': 'src/node/browser.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    platform: 'neutral',
+    target: 'es2022',
+    splitting: true,
+    sourcemap: true,
+    clean: true,
+    treeshake: true,
+    external: ['rxjs', 'immer', 'idb-keyval'],
+  },
+  {
+    entry: { 'node/index': 'src/node/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    platform: 'node',
+    target: 'node20',
+    splitting: false,
+    sourcemap: true,
+    clean: false,
+    external: ['rxjs', 'immer', 'idb-keyval'],
+  },
+]);
