@@ -1,5 +1,21 @@
-export type { Cache, CacheEntry, CacheStore, SyncCacheStore } from './cache/types.js';
+export type { EvictionPolicyName } from './cache/eviction/index.js';
+export type { MemoryStoreEvictionReason, MemoryStoreOptions } from './cache/MemoryStore.js';
+export { MemoryStore } from './cache/MemoryStore.js';
+export { sizeOf } from './cache/sizeOf.js';
+export type { Tier, TieredCacheOptions } from './cache/TieredCache.js';
+export { TieredCache, TierTimeoutError } from './cache/TieredCache.js';
+export type {
+  Cache,
+  CacheEntry,
+  CacheStore,
+  CacheStoreEvent,
+  SyncCacheStore,
+} from './cache/types.js';
 export { isSyncCacheStore } from './cache/types.js';
+export { createEngine } from './engine/createEngine.js';
+export type { Engine } from './engine/Engine.js';
+export type { KeyedMapOptions } from './engine/keyedInternals.js';
+export type { EngineOptions, PrefetchOptions, RunOptions } from './engine/options.js';
 export { AbortError, PreemptedError } from './errors.js';
 export { createExecutor } from './executor/createExecutor.js';
 export type { ExecutorOptions } from './executor/PriorityExecutor.js';
@@ -14,3 +30,5 @@ export type {
 } from './executor/types.js';
 export { PRIORITIES, TaskControl } from './executor/types.js';
 export type * from './metrics/events.js';
+export { MetricsAggregator } from './metrics/MetricsAggregator.js';
+export type { MetricsSnapshot, PrefetchMetrics } from './metrics/types.js';

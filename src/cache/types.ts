@@ -19,7 +19,39 @@ export interface CacheEntry<T = unknown> {
   readonly cost: number;
   /** Approximate size in bytes, as measured by the store's `sizeOf`. */
   readonly size: number;
+  /** On reads from a `TieredCache`: the index of the tier that answered. */
+  readonly tier?: number;
 }
+
+/**
+ * What a store reports about its own health (a `TieredCache`, or any store with `events$`).
+ *
+ * @example
+ * ```ts
+ * tiered.events$.subscribe((e) => { if (e.type === 'tier-opened') console.warn('tier down', e.tier); });
+ * ```
+ */
+export type CacheStoreEvent =
+  | {
+      readonly type: 'tier-error';
+      readonly tier: number;
+      readonly key: string;
+      readonly operation: 'get' | 'set' | 'delete' | 'clear' | 'keys';
+      readonly error: unknown;
+      readonly time: number;
+    }
+  | {
+      readonly type: 'tier-opened';
+      readonly tier: number;
+      readonly key: string;
+      readonly time: number;
+    }
+  | {
+      readonly type: 'tier-skipped';
+      readonly tier: number;
+      readonly key: string;
+      readonly time: number;
+    };
 
 /**
  * Where cached results live. Every method is async so the same interface covers memory,
@@ -47,6 +79,14 @@ export interface CacheStore {
   clear(): Promise<void>;
   /** The keys of the entries currently stored (expired ones may be left out). */
   keys(): Promise<string[]>;
+  /**
+   * Optional: a hit answered without waiting, where a miss says nothing (ask `get`).
+   * A `TieredCache` over a `MemoryStore` offers it; the engine then serves L1 hits
+   * synchronously.
+   */
+  peekSync?(key: string): CacheEntry | undefined;
+  /** Optional: the store's own failures and skips, which the engine reports as `cache-error` events. */
+  readonly events$?: import('rxjs').Observable<CacheStoreEvent>;
 }
 
 /**

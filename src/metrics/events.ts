@@ -115,9 +115,12 @@ export interface ExecutionEndedEvent extends KeyEventBase {
   readonly outcome: 'completed' | 'failed' | 'cancelled';
   readonly durationMs: number;
 }
-/** A result was written to the cache, valid until `expiresAt` (wall-clock ms). */
+/** A result was written to the cache, valid for `ttl` ms from `time`. */
 export interface CacheStoredEvent extends KeyEventBase {
   readonly type: 'cache-stored';
+  /** Lifetime in ms (`Infinity`: for the session). */
+  readonly ttl: number;
+  /** Wall-clock ms after which the entry expires. */
   readonly expiresAt: number;
 }
 /** A key's cache entry was removed by `engine.invalidate`. */

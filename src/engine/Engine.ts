@@ -1,0 +1,538 @@
+import { freeze } from 'immer';
+import { auditTime, defer, map, merge, Observable, of, Subject, type Subscription } from 'rxjs';
+import { MemoryStore } from '../cache/MemoryStore.js';
+import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cache/types.js';
+import { isSyncCacheStore } from '../cache/types.js';
+import { createExecutor } from '../executor/createExecutor.js';
+import { monotonicClock } from '../executor/PriorityExecutor.js';
+import {
+  type Clock,
+  type Executor,
+  type Priority,
+  rank,
+  TaskControl,
+  type Work,
+} from '../executor/types.js';
+import { assertDuration, assertFunction, assertPriority, describe } from '../executor/validate.js';
+import type { EngineEvent, ExecutionEvent } from '../metrics/events.js';
+import { MetricsAggregator } from '../metrics/MetricsAggregator.js';
+import type { MetricsSnapshot } from '../metrics/types.js';
+import { SingleFlight } from '../sharing/SingleFlight.js';
+import type { EngineOptions, PrefetchOptions, RunOptions } from './options.js';
+
+/** What the engine keeps with one execution in flight. */
+interface FlightMeta {
+  readonly control: TaskControl;
+  /** The highest priority any subscriber asked for. */
+  priority: Priority;
+  readonly prefetch: boolean;
+  prefetchUsed: boolean;
+  /** Set by `invalidate` while in flight: the result must not be cached. */
+  stale: boolean;
+}
+
+/** How one execution was asked for. */
+interface ExecutionSettings {
+  readonly label: string | undefined;
+  readonly ttl: number;
+  readonly useCache: boolean;
+  readonly expectedMs: number | undefined;
+}
+
+/** The most prefetched-but-unused keys remembered; older ones count as wasted. */
+const MAX_UNUSED_PREFETCHES = 10_000;
+
+/** Wall-clock time for cache expiry, which must survive restarts (persistent tiers). */
+const wallClock: Clock = { now: () => Date.now() };
+
+const deepFreeze = <T>(value: T): T => freeze(value, true);
+
+/**
+ * Executor + keyed sharing + cache + metrics. `run(key, work)` serves a valid cached
+ * result, else joins the execution of `key` in flight, else schedules `work` and caches
+ * its result: the same work is never done twice.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ executor: { concurrency: 8 }, ttl: 60_000 });
+ * engine.run('user:1', (signal) => fetch('/api/users/1', { signal }).then((r) => r.json()))
+ *   .subscribe((user) => render(user));
+ * ```
+ */
+export class Engine {
+  /** The executor every execution of this engine runs on. */
+  readonly executor: Executor;
+  readonly #cache: Cache;
+  readonly #syncCache: SyncCacheStore | undefined;
+  readonly #ttl: number;
+  readonly #clock: Clock;
+  readonly #wall: Clock;
+  readonly #metricsIntervalMs: number;
+  readonly #flights = new SingleFlight<unknown, FlightMeta>();
+  /** Entries written but whose `set` has not settled yet: served from here meanwhile. */
+  readonly #landing = new Map<string, CacheEntry>();
+  /** Keys whose cache entry came from a prefetch no run has used yet. */
+  readonly #unusedPrefetches = new Set<string>();
+  readonly #aggregator = new MetricsAggregator();
+  readonly #events = new Subject<EngineEvent>();
+  #requestIds = 0;
+  #executionIds = 0;
+
+  /** Executor and engine events, as they happen. Costs nothing while nobody subscribes. */
+  readonly events$: Observable<ExecutionEvent>;
+  /** Metrics snapshots: the current one at once, then at most one per `metricsIntervalMs` while events flow. */
+  readonly metrics$: Observable<MetricsSnapshot>;
+
+  constructor(options: EngineOptions = {}) {
+    const executor = options.executor;
+    this.executor =
+      executor !== undefined && typeof (executor as Executor).schedule === 'function'
+        ? (executor as Executor)
+        : createExecutor(executor);
+    this.#wall = options.wallClock ?? wallClock;
+    this.#cache = options.cache ?? new MemoryStore({ clock: this.#wall });
+    if (typeof this.#cache.get !== 'function' || typeof this.#cache.set !== 'function') {
+      throw new TypeError(`cache must be a CacheStore; received ${describe(this.#cache)}`);
+    }
+    this.#syncCache = isSyncCacheStore(this.#cache) ? this.#cache : undefined;
+    this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
+    assertDuration('ttl', this.#ttl);
+    this.#clock = options.clock ?? monotonicClock;
+    this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
+    assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
+    const cacheEvents = this.#cache.events$;
+    this.events$ =
+      cacheEvents === undefined
+        ? merge(this.executor.events$, this.#events)
+        : merge(this.executor.events$, this.#events, cacheEvents.pipe(map(toEngineEvent)));
+    this.metrics$ = defer(() =>
+      merge(
+        of(this.metrics()),
+        this.#events.pipe(
+          auditTime(this.#metricsIntervalMs),
+          map(() => this.metrics()),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * A cold Observable of `key`'s result. On subscription: (1) a valid cached entry is
+   * replayed, synchronously when the store can answer synchronously, and no work runs;
+   * (2) otherwise the run joins the execution of `key` in flight, receiving every value
+   * so far and the rest; (3) otherwise `work` is scheduled at `priority` and, on success,
+   * its values are cached for `ttl`. Errors and cancellations are never cached. Values
+   * are deep-frozen (immer `freeze`): no consumer can change what another sees.
+   *
+   * A caller of higher priority joining a queued execution moves it to its lane; joining
+   * a running preemptible one (a prefetch) makes it non-preemptible. Unsubscribing leaves
+   * the execution; it is aborted when its last subscriber has left.
+   */
+  run<T>(key: string, work: Work<T>, options: RunOptions = {}): Observable<T> {
+    assertKey(key);
+    assertFunction('work', work);
+    const priority = options.priority ?? 'normal';
+    assertPriority('priority', priority);
+    const settings = this.#settings(options);
+    return new Observable<T>((subscriber) => {
+      const requestId = ++this.#requestIds;
+      const label = settings.label;
+      this.#record({ type: 'request', time: this.#clock.now(), key, label, requestId, priority });
+      let firstValue = true;
+      let ended = false;
+      const end = (outcome: 'completed' | 'failed' | 'cancelled') => {
+        if (ended) return;
+        ended = true;
+        this.#record({
+          type: 'request-ended',
+          time: this.#clock.now(),
+          key,
+          label,
+          requestId,
+          outcome,
+        });
+      };
+      const sink = {
+        next: (value: T) => {
+          if (firstValue) {
+            firstValue = false;
+            this.#record({ type: 'first-value', time: this.#clock.now(), key, label, requestId });
+          }
+          subscriber.next(value);
+        },
+        error: (error: unknown) => {
+          end('failed');
+          subscriber.error(error);
+        },
+        complete: () => {
+          end('completed');
+          subscriber.complete();
+        },
+      };
+
+      if (settings.useCache) {
+        const hit = this.#peek(key);
+        if (hit !== undefined) {
+          this.#recordHit(key, label, hit.tier ?? 0);
+          for (const value of hit.values) {
+            if (subscriber.closed) break;
+            sink.next(deepFreeze(value) as T);
+          }
+          sink.complete();
+          return;
+        }
+      }
+
+      let flight = this.#flights.get(key);
+      if (flight !== undefined) {
+        this.#record({ type: 'joined', time: this.#clock.now(), key, label });
+        this.#join(key, label, flight.meta, priority);
+      } else {
+        if (settings.useCache && this.#syncCache !== undefined) this.#recordMiss(key, label);
+        flight = this.#startFlight(key, work as Work<unknown>, settings, priority, false);
+      }
+      const subscription: Subscription = (flight.shared as Observable<T>).subscribe(sink);
+      return () => {
+        subscription.unsubscribe();
+        end('cancelled');
+      };
+    });
+  }
+
+  /**
+   * Starts `key` in the background if it is neither cached nor in flight: background
+   * lane, preemptible, kept alive until it lands in the cache or fails. A later `run`
+   * of `key` joins it (promoting it to the caller's priority) or hits its cache entry.
+   */
+  prefetch<T>(key: string, work: Work<T>, options: PrefetchOptions = {}): void {
+    assertKey(key);
+    assertFunction('work', work);
+    const settings = this.#settings(options);
+    if (this.#peek(key) !== undefined || this.#flights.get(key) !== undefined) return;
+    this.#record({ type: 'prefetch-issued', time: this.#clock.now(), key, label: settings.label });
+    this.#startFlight(key, work as Work<unknown>, settings, 'background', true);
+    this.#flights.keepAlive(key);
+  }
+
+  /**
+   * Removes `key`'s cached entry. An execution of `key` in flight finishes for its
+   * subscribers but its now-stale result is not cached. Store failures are reported as
+   * `cache-error` events, never thrown.
+   */
+  async invalidate(key: string): Promise<void> {
+    assertKey(key);
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) flight.meta.stale = true;
+    this.#landing.delete(key);
+    this.#unusedPrefetches.delete(key);
+    this.#record({ type: 'invalidated', time: this.#clock.now(), key, label: undefined });
+    try {
+      await this.#cache.delete(key);
+    } catch (error) {
+      this.#recordCacheError(key, 'delete', error);
+    }
+  }
+
+  /** The current metrics snapshot (immutable). */
+  metrics(): MetricsSnapshot {
+    return this.#aggregator.snapshot();
+  }
+
+  /** How many keys are in flight (0 at quiescence). */
+  get inFlight(): number {
+    return this.#flights.size;
+  }
+
+  #settings(options: RunOptions | PrefetchOptions): ExecutionSettings {
+    const ttl = options.ttl ?? this.#ttl;
+    assertDuration('ttl', ttl);
+    const useCache = (options as RunOptions).cache !== false;
+    const expectedMs = (options as RunOptions).expectedMs;
+    if (expectedMs !== undefined) assertDuration('expectedMs', expectedMs);
+    return { label: options.label, ttl, useCache, expectedMs };
+  }
+
+  /**
+   * A valid entry for `key` available without waiting: one still landing, else a
+   * synchronous store's answer, else a tiered cache's first-tier hit (`peekSync`).
+   */
+  #peek(key: string): CacheEntry | undefined {
+    const landing = this.#landing.get(key);
+    if (landing !== undefined) {
+      if (landing.expiresAt > this.#wall.now()) return landing;
+      this.#landing.delete(key);
+    }
+    try {
+      const entry =
+        this.#syncCache !== undefined ? this.#syncCache.getSync(key) : this.#cache.peekSync?.(key);
+      return entry !== undefined && entry.expiresAt > this.#wall.now() ? entry : undefined;
+    } catch (error) {
+      this.#recordCacheError(key, 'get', error);
+      return undefined;
+    }
+  }
+
+  #join(key: string, label: string | undefined, meta: FlightMeta, priority: Priority): void {
+    if (rank(priority) < rank(meta.priority)) meta.priority = priority;
+    meta.control.raise(meta.priority);
+    if (meta.prefetch && !meta.prefetchUsed) {
+      meta.prefetchUsed = true;
+      this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
+    }
+  }
+
+  #startFlight(
+    key: string,
+    work: Work<unknown>,
+    settings: ExecutionSettings,
+    priority: Priority,
+    prefetch: boolean,
+  ) {
+    const meta: FlightMeta = {
+      control: new TaskControl(),
+      priority,
+      prefetch,
+      prefetchUsed: false,
+      stale: false,
+    };
+    return this.#flights.join(
+      key,
+      () => this.#execution(key, work, settings, meta),
+      meta,
+      (outcome) => {
+        if (prefetch && !meta.prefetchUsed && outcome !== 'completed') {
+          this.#record({
+            type: 'prefetch-wasted',
+            time: this.#clock.now(),
+            key,
+            label: settings.label,
+          });
+        }
+      },
+    );
+  }
+
+  /** The shared execution of one generation of `key`: lookup (async stores), then work. */
+  #execution(
+    key: string,
+    work: Work<unknown>,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+  ): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      let closed = false;
+      let task: Subscription | undefined;
+      let executionId = 0;
+      let startedAt = 0;
+      let running = false;
+      const label = settings.label;
+      const ended = (outcome: 'completed' | 'failed' | 'cancelled') => {
+        if (!running) return;
+        running = false;
+        this.#record({
+          type: 'execution-ended',
+          time: this.#clock.now(),
+          key,
+          label,
+          executionId,
+          outcome,
+          durationMs: this.#clock.now() - startedAt,
+        });
+      };
+      const runWork = () => {
+        const values: unknown[] = [];
+        task = this.executor
+          .schedule(
+            (signal) => {
+              executionId = ++this.#executionIds;
+              startedAt = this.#clock.now();
+              running = true;
+              this.#record({
+                type: 'executed',
+                time: startedAt,
+                key,
+                label,
+                executionId,
+                prefetch: meta.prefetch,
+              });
+              return work(signal);
+            },
+            {
+              priority: meta.priority,
+              label,
+              preemptible: meta.prefetch,
+              expectedMs: settings.expectedMs,
+              control: meta.control,
+            },
+          )
+          .subscribe({
+            next: (value) => {
+              const frozen = deepFreeze(value);
+              values.push(frozen);
+              subscriber.next(frozen);
+            },
+            error: (error: unknown) => {
+              ended('failed');
+              subscriber.error(error);
+            },
+            complete: () => {
+              const cost = this.#clock.now() - startedAt;
+              ended('completed');
+              this.#store(key, values, cost, settings, meta);
+              subscriber.complete();
+            },
+          });
+      };
+
+      if (settings.useCache && this.#syncCache === undefined) {
+        // An asynchronous store is read inside the shared execution, so concurrent runs of
+        // a key share one lookup as well as one execution.
+        this.#lookup(key, label, !meta.prefetch).then((entry) => {
+          if (closed) return;
+          if (entry === undefined) return runWork();
+          for (const value of entry.values) {
+            if (subscriber.closed) return;
+            subscriber.next(deepFreeze(value));
+          }
+          subscriber.complete();
+        });
+      } else {
+        runWork();
+      }
+      return () => {
+        closed = true;
+        task?.unsubscribe();
+        ended('cancelled');
+      };
+    });
+  }
+
+  /**
+   * Reads `key` from an asynchronous store: a failure is a miss and an event. `request`
+   * says whether a run (not a prefetch) asked, which is what hit and miss counts count.
+   */
+  async #lookup(
+    key: string,
+    label: string | undefined,
+    request: boolean,
+  ): Promise<CacheEntry | undefined> {
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.#cache.get(key);
+    } catch (error) {
+      this.#recordCacheError(key, 'get', error);
+    }
+    const valid = entry !== undefined && entry.expiresAt > this.#wall.now() ? entry : undefined;
+    if (request) {
+      if (valid !== undefined) this.#recordHit(key, label, valid.tier ?? 0);
+      else this.#recordMiss(key, label);
+    }
+    return valid;
+  }
+
+  #store(
+    key: string,
+    values: unknown[],
+    cost: number,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+  ): void {
+    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return;
+    const storedAt = this.#wall.now();
+    const entry: CacheEntry = {
+      values,
+      storedAt,
+      expiresAt: storedAt + settings.ttl,
+      cost,
+      size: 0,
+    };
+    this.#landing.set(key, entry);
+    if (meta.prefetch && !meta.prefetchUsed) this.#rememberUnusedPrefetch(key, settings.label);
+    this.#record({
+      type: 'cache-stored',
+      time: this.#clock.now(),
+      key,
+      label: settings.label,
+      ttl: settings.ttl,
+      expiresAt: entry.expiresAt,
+    });
+    let write: Promise<void>;
+    try {
+      write = this.#cache.set(key, entry);
+    } catch (error) {
+      write = Promise.reject(error);
+    }
+    write.then(
+      () => this.#landed(key, entry),
+      (error: unknown) => {
+        this.#recordCacheError(key, 'set', error);
+        this.#landed(key, entry);
+      },
+    );
+  }
+
+  #landed(key: string, entry: CacheEntry): void {
+    if (this.#landing.get(key) === entry) this.#landing.delete(key);
+  }
+
+  #rememberUnusedPrefetch(key: string, label: string | undefined): void {
+    this.#unusedPrefetches.delete(key);
+    this.#unusedPrefetches.add(key);
+    if (this.#unusedPrefetches.size > MAX_UNUSED_PREFETCHES) {
+      const oldest = this.#unusedPrefetches.values().next().value as string;
+      this.#unusedPrefetches.delete(oldest);
+      this.#record({ type: 'prefetch-wasted', time: this.#clock.now(), key: oldest, label });
+    }
+  }
+
+  #recordHit(key: string, label: string | undefined, tier: number): void {
+    this.#record({ type: 'cache-hit', time: this.#clock.now(), key, label, tier });
+    if (this.#unusedPrefetches.delete(key)) {
+      this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
+    }
+  }
+
+  #recordMiss(key: string, label: string | undefined): void {
+    this.#record({ type: 'cache-miss', time: this.#clock.now(), key, label });
+    if (this.#unusedPrefetches.delete(key)) {
+      // The prefetched entry expired or was evicted before anyone asked for it.
+      this.#record({ type: 'prefetch-wasted', time: this.#clock.now(), key, label });
+    }
+  }
+
+  #recordCacheError(key: string, operation: 'get' | 'set' | 'delete', error: unknown): void {
+    this.#record({
+      type: 'cache-error',
+      time: this.#clock.now(),
+      key,
+      label: undefined,
+      operation,
+      tier: undefined,
+      error,
+    });
+  }
+
+  #record(event: EngineEvent): void {
+    this.#aggregator.add(event);
+    if (this.#events.observed) this.#events.next(event);
+  }
+}
+
+/** A store's own failure, as the engine reports it. */
+function toEngineEvent(event: CacheStoreEvent): ExecutionEvent {
+  return {
+    type: 'cache-error',
+    time: event.time,
+    key: event.key,
+    label: undefined,
+    operation: event.type === 'tier-error' ? event.operation : 'get',
+    tier: event.tier,
+    error: event.type === 'tier-error' ? event.error : new Error(`cache ${event.type}`),
+  };
+}
+
+function assertKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') {
+    throw new TypeError(`key must be a string; received ${describe(key)}`);
+  }
+}

@@ -1,0 +1,65 @@
+import type { Cache } from '../cache/types.js';
+import type { ExecutorOptions } from '../executor/PriorityExecutor.js';
+import type { Clock, Executor, Priority } from '../executor/types.js';
+
+/**
+ * Options of {@link createEngine}.
+ *
+ * @example
+ * ```ts
+ * createEngine({ executor: { concurrency: 8 }, cache: new MemoryStore({ maxEntries: 10_000 }), ttl: 60_000 });
+ * ```
+ */
+export interface EngineOptions {
+  /** An executor to share, or options for a new one. Default: `createExecutor()` (10 slots). */
+  executor?: Executor | ExecutorOptions;
+  /** Where results are cached: any `CacheStore` or `TieredCache`. Default: a new `MemoryStore()`. */
+  cache?: Cache;
+  /** How long (ms) a result stays valid. Default `Infinity` (the session). `0` caches nothing. */
+  ttl?: number;
+  /** Source of event timestamps and durations. Default: `performance.now()`. */
+  clock?: Clock;
+  /**
+   * Source of wall-clock time for cache expiry (`storedAt`, `expiresAt`). Default:
+   * `Date.now()`. The default cache uses it too; give a cache of your own the same clock.
+   */
+  wallClock?: Clock;
+  /** Least time (ms) between two `metrics$` snapshots. Default 1000. */
+  metricsIntervalMs?: number;
+}
+
+/**
+ * Options of {@link Engine.run}.
+ *
+ * @example
+ * ```ts
+ * engine.run('user:1', work, { priority: 'critical', ttl: 5_000, label: 'user' });
+ * ```
+ */
+export interface RunOptions {
+  /** The lane the work waits in; a higher one promotes an execution it joins. Default `'normal'`. */
+  priority?: Priority;
+  /** How long (ms) this result stays valid. Default: the engine's `ttl`. */
+  ttl?: number;
+  /** `false`: neither read nor write the cache (still joins an execution in flight). Default `true`. */
+  cache?: boolean;
+  /** A name for events, metrics and traces. */
+  label?: string;
+  /** How long (ms) the work is expected to take, for slow-execution alerts. */
+  expectedMs?: number;
+}
+
+/**
+ * Options of {@link Engine.prefetch}.
+ *
+ * @example
+ * ```ts
+ * engine.prefetch('user:2', work, { ttl: 30_000 });
+ * ```
+ */
+export interface PrefetchOptions {
+  /** How long (ms) the prefetched result stays valid. Default: the engine's `ttl`. */
+  ttl?: number;
+  /** A name for events, metrics and traces. */
+  label?: string;
+}

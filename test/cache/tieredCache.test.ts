@@ -1,0 +1,170 @@
+import { type CacheEntry, type CacheStore, createEngine, TieredCache } from 'eed';
+import { firstValueFrom } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
+
+/** A Map-backed async store whose failures and latency a test controls. */
+class FakeStore implements CacheStore {
+  readonly map = new Map<string, CacheEntry>();
+  fail = false;
+  hang = false;
+  reads = 0;
+  async get(key: string) {
+    this.reads++;
+    if (this.hang) return new Promise<undefined>(() => {});
+    if (this.fail) throw new Error('tier down');
+    return this.map.get(key);
+  }
+  async set(key: string, entry: CacheEntry) {
+    if (this.fail) throw new Error('tier down');
+    this.map.set(key, entry);
+  }
+  async delete(key: string) {
+    if (this.fail) throw new Error('tier down');
+    return this.map.delete(key);
+  }
+  async clear() {
+    this.map.clear();
+  }
+  async keys() {
+    return [...this.map.keys()];
+  }
+}
+
+const entry = (value: unknown, storedAt: number, expiresAt: number): CacheEntry => ({
+  values: [value],
+  storedAt,
+  expiresAt,
+  cost: 1,
+  size: 1,
+});
+
+describe('TieredCache', () => {
+  it('reads top-down and promotes a lower hit with its remaining lifetime', async () => {
+    let now = 1_000;
+    const l1 = new FakeStore();
+    const l2 = new FakeStore();
+    const cache = new TieredCache({
+      tiers: [{ store: l1 }, { store: l2 }],
+      clock: { now: () => now },
+    });
+    l2.map.set('k', entry('v', 500, 5_000));
+    const got = await cache.get('k');
+    expect(got).toMatchObject({ values: ['v'], tier: 1, expiresAt: 5_000 });
+    await Promise.resolve();
+    expect(l1.map.get('k')).toMatchObject({ values: ['v'], expiresAt: 5_000 });
+    expect(l1.map.get('k')).not.toHaveProperty('tier');
+    expect(await cache.get('k')).toMatchObject({ tier: 0 });
+    now = 6_000;
+    expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('writes every tier with the shorter of the entry lifetime and the tier ttl', async () => {
+    const l1 = new FakeStore();
+    const l2 = new FakeStore();
+    const l3 = new FakeStore();
+    const cache = new TieredCache({
+      tiers: [{ store: l1 }, { store: l2 }, { store: l3, ttl: 10 }],
+      clock: { now: () => 0 },
+    });
+    await cache.set('k', entry(1, 0, Number.POSITIVE_INFINITY));
+    await Promise.resolve();
+    expect(l1.map.get('k')!.expiresAt).toBe(Number.POSITIVE_INFINITY);
+    expect(l2.map.get('k')!.expiresAt).toBe(3_600_000); // the seed's L2 default: 1 hour
+    expect(l3.map.get('k')!.expiresAt).toBe(10);
+    expect(await cache.keys()).toEqual(['k']);
+    expect(await cache.delete('k')).toBe(true);
+    expect(l3.map.size).toBe(0);
+  });
+
+  it('a failing tier degrades to a miss and an event, and never loses the faster tier value', async () => {
+    const l1 = new FakeStore();
+    const l2 = new FakeStore();
+    l2.fail = true;
+    const cache = new TieredCache({ tiers: [{ store: l1 }, { store: l2 }] });
+    const events: string[] = [];
+    cache.events$.subscribe((e) => events.push(`${e.type}:${e.tier}`));
+    await cache.set('k', entry(1, Date.now(), Number.POSITIVE_INFINITY));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(l1.map.has('k')).toBe(true);
+    expect(await cache.get('missing')).toBeUndefined();
+    expect(events).toEqual(['tier-error:1', 'tier-error:1']);
+    expect(await cache.get('k')).toMatchObject({ values: [1], tier: 0 });
+  });
+
+  it('abandons a hanging tier after its timeout (a miss), without hanging the read', async () => {
+    vi.useFakeTimers();
+    try {
+      const l1 = new FakeStore();
+      const l2 = new FakeStore();
+      l2.hang = true;
+      const cache = new TieredCache({ tiers: [{ store: l1 }, { store: l2, timeoutMs: 50 }] });
+      const events: string[] = [];
+      cache.events$.subscribe((e) => {
+        if (e.type === 'tier-error') events.push((e.error as Error).name);
+      });
+      const read = cache.get('k');
+      await vi.advanceTimersByTimeAsync(50);
+      expect(await read).toBeUndefined();
+      expect(events).toEqual(['TierTimeoutError']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('skips a tier that keeps failing for the cool-down, then tries it again', async () => {
+    let now = 0;
+    const l1 = new FakeStore();
+    const l2 = new FakeStore();
+    l2.fail = true;
+    const cache = new TieredCache({
+      tiers: [{ store: l1 }, { store: l2 }],
+      failureThreshold: 2,
+      coolDownMs: 1_000,
+      clock: { now: () => now },
+    });
+    const events: string[] = [];
+    cache.events$.subscribe((e) => events.push(e.type));
+    await cache.get('a');
+    await cache.get('b');
+    expect(l2.reads).toBe(2);
+    await cache.get('c');
+    expect(l2.reads).toBe(2); // skipped while open
+    expect(events).toEqual(['tier-error', 'tier-error', 'tier-opened', 'tier-skipped']);
+    now = 1_000;
+    l2.fail = false;
+    l2.map.set('d', entry('back', 0, Number.POSITIVE_INFINITY));
+    expect(await cache.get('d')).toMatchObject({ values: ['back'], tier: 1 });
+  });
+
+  it('rejects bad options naming them', () => {
+    expect(() => new TieredCache({ tiers: [] })).toThrow(/tiers.*0/);
+    expect(() => new TieredCache({ tiers: [{ store: {} as CacheStore }] })).toThrow(
+      /tiers\[0\]\.store/,
+    );
+    expect(() => new TieredCache({ tiers: [{ store: new FakeStore() }], timeoutMs: -5 })).toThrow(
+      /timeoutMs.*-5/,
+    );
+    expect(
+      () => new TieredCache({ tiers: [{ store: new FakeStore() }], failureThreshold: 0 }),
+    ).toThrow(/failureThreshold.*0/);
+  });
+
+  it('serves an engine: a broken lower tier never rejects a run, and reports cache-error events', async () => {
+    const l1 = new FakeStore();
+    const l2 = new FakeStore();
+    l2.fail = true;
+    const engine = createEngine({
+      cache: new TieredCache({ tiers: [{ store: l1 }, { store: l2 }] }),
+    });
+    const errors: Array<number | undefined> = [];
+    engine.events$.subscribe((e) => {
+      if (e.type === 'cache-error') errors.push(e.tier);
+    });
+    const work = vi.fn(async () => 'ok');
+    expect(await firstValueFrom(engine.run('k', work))).toBe('ok');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await firstValueFrom(engine.run('k', work))).toBe('ok');
+    expect(work).toHaveBeenCalledTimes(1);
+    expect(errors).toContain(1);
+  });
+});
