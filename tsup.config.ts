@@ -3,6 +3,10 @@ import { defineConfig } from 'tsup';
 // Two builds: the isomorphic entries ("eed", "eed/operators", and the browser stub of
 // "eed/node") share chunks with each other; the Node entry is built on its own with
 // platform 'node' so no chunk of it can ever be pulled into a browser bundle.
+//
+// tsup runs the two builds concurrently, so neither may `clean`: one build's clean (and
+// its declaration clean, which runs late, just before the .d.ts rollup is written) would
+// delete the other's output. The `build` script empties dist/ once, before tsup starts.
 export default defineConfig([
   {
     entry: {
@@ -16,7 +20,7 @@ export default defineConfig([
     target: 'es2022',
     splitting: true,
     sourcemap: true,
-    clean: true,
+    clean: false,
     treeshake: true,
     external: ['rxjs', 'immer', 'idb-keyval'],
   },
