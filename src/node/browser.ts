@@ -1,6 +1,37 @@
 /**
- * What `eed/node` resolves to in a browser bundle (the `browser` export condition): every
- * export throws, so no `node:*` module is ever pulled into a browser build.
+ * What `eed/node` resolves to in a browser bundle (the exports map's `browser`
+ * condition). It mirrors the export names of `src/node/index.ts`, and every export throws
+ * an Error saying the module is Node-only, so a browser build links (no "missing export"
+ * error) but never pulls in a `node:*` module. Nothing here runs at import time.
+ *
+ * Keep the names in step with `src/node/index.ts`: `npm run test:package` fails when
+ * the two entries' export names differ.
+ *
+ * @example
+ * ```ts
+ * import { FileSystemStore } from 'eed/node'; // in a browser bundle
+ * new FileSystemStore({ dir: '.cache' }); // throws: eed/node is Node-only ...
+ * ```
  * @module
  */
-export const NODE_ONLY = true;
+
+// A class export of the Node entry gets a class here whose constructor throws:
+//   export class FileSystemStore {
+//     constructor(..._args: unknown[]) { throw nodeOnly('FileSystemStore'); }
+//   }
+// and a function export a function that throws, like NODE_ONLY below.
+
+function nodeOnly(name: string): Error {
+  return new Error(
+    `eed/node is Node-only: ${name} is not available in a browser. ` +
+      "Use the browser cache from 'eed' instead (MemoryStore, IndexedDbStore, TieredCache).",
+  );
+}
+
+/**
+ * Browser stand-in for the Node entry's `NODE_ONLY` marker.
+ * @throws Always: `eed/node` is Node-only.
+ */
+export function NODE_ONLY(): never {
+  throw nodeOnly('NODE_ONLY');
+}
