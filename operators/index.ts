@@ -1,3 +1,5 @@
+export type { BatchMapOptions } from './batchMap.js';
+export { batchMap } from './batchMap.js';
 export type { CacheMapOptions } from './cacheMap.js';
 export { cacheMap } from './cacheMap.js';
 export type { DedupeMapOptions } from './dedupeMap.js';

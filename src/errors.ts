@@ -45,3 +45,55 @@ export class PreemptedError extends AbortError {
     super(message);
   }
 }
+
+/**
+ * Every item of a batch fails with this when `loadBatch` returned an array whose length
+ * differs from the number of values it was given (or no array at all).
+ *
+ * @example
+ * ```ts
+ * // loadBatch(['a', 'b']) resolved to [1]:
+ * // BatchLengthError: loadBatch returned 1 result for 2 values (expected 2)
+ * ```
+ */
+export class BatchLengthError extends Error {
+  override readonly name: string = 'BatchLengthError';
+  constructor(
+    readonly expected: number,
+    received: unknown,
+  ) {
+    const got = Array.isArray(received)
+      ? `${received.length} result${received.length === 1 ? '' : 's'}`
+      : received === undefined
+        ? 'nothing'
+        : `a ${typeof received}, not an array`;
+    super(`loadBatch returned ${got} for ${expected} values (expected ${expected})`);
+  }
+}
+
+/**
+ * An item of `batchMap` whose load failed (its result slot held an Error, or its whole
+ * batch failed). Emitted in place of the item's result unless `onItemError` handles it.
+ *
+ * @example
+ * ```ts
+ * ids$.pipe(batchMap(loadUsers)).subscribe((user) => {
+ *   if (user instanceof BatchItemError) console.warn('no user', user.value, user.cause);
+ * });
+ * ```
+ */
+export class BatchItemError<T = unknown> extends Error {
+  override readonly name: string = 'BatchItemError';
+  constructor(
+    /** The input value whose load failed. */
+    readonly value: T,
+    cause: unknown,
+  ) {
+    super(
+      `loading ${String(value)} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+}

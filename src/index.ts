@@ -15,8 +15,18 @@ export { isSyncCacheStore } from './cache/types.js';
 export { createEngine } from './engine/createEngine.js';
 export type { Engine } from './engine/Engine.js';
 export type { KeyedMapOptions } from './engine/keyedInternals.js';
-export type { EngineOptions, PrefetchOptions, RunOptions } from './engine/options.js';
-export { AbortError, PreemptedError } from './errors.js';
+export type {
+  EngineOptions,
+  LoaderOptions,
+  PrefetchOptions,
+  RunOptions,
+} from './engine/options.js';
+export {
+  AbortError,
+  BatchItemError,
+  BatchLengthError,
+  PreemptedError,
+} from './errors.js';
 export { createExecutor } from './executor/createExecutor.js';
 export type { ExecutorOptions } from './executor/PriorityExecutor.js';
 export type { ParallelOptions } from './executor/parallelInternals.js';
@@ -31,4 +41,4 @@ export type {
 export { PRIORITIES, TaskControl } from './executor/types.js';
 export type * from './metrics/events.js';
 export { MetricsAggregator } from './metrics/MetricsAggregator.js';
-export type { MetricsSnapshot, PrefetchMetrics } from './metrics/types.js';
+export type { BatchMetrics, MetricsSnapshot, PrefetchMetrics } from './metrics/types.js';

@@ -1,8 +1,21 @@
 import { freeze } from 'immer';
-import { auditTime, defer, map, merge, Observable, of, Subject, type Subscription } from 'rxjs';
+import {
+  auditTime,
+  defer,
+  from,
+  map,
+  merge,
+  Observable,
+  type ObservableInput,
+  of,
+  Subject,
+  type Subscription,
+} from 'rxjs';
+import { Batcher } from '../batching/Batcher.js';
 import { MemoryStore } from '../cache/MemoryStore.js';
 import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cache/types.js';
 import { isSyncCacheStore } from '../cache/types.js';
+import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
 import { monotonicClock } from '../executor/PriorityExecutor.js';
 import {
@@ -13,12 +26,18 @@ import {
   TaskControl,
   type Work,
 } from '../executor/types.js';
-import { assertDuration, assertFunction, assertPriority, describe } from '../executor/validate.js';
+import {
+  assertCount,
+  assertDuration,
+  assertFunction,
+  assertPriority,
+  describe,
+} from '../executor/validate.js';
 import type { EngineEvent, ExecutionEvent } from '../metrics/events.js';
 import { MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
-import type { EngineOptions, PrefetchOptions, RunOptions } from './options.js';
+import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
 
 /** What the engine keeps with one execution in flight. */
 interface FlightMeta {
@@ -37,6 +56,8 @@ interface ExecutionSettings {
   readonly ttl: number;
   readonly useCache: boolean;
   readonly expectedMs: number | undefined;
+  /** Call the work directly instead of as an executor task (a loader's batch is the task). */
+  readonly direct: boolean;
 }
 
 /** The most prefetched-but-unused keys remembered; older ones count as wasted. */
@@ -90,7 +111,22 @@ export class Engine {
         ? (executor as Executor)
         : createExecutor(executor);
     this.#wall = options.wallClock ?? wallClock;
-    this.#cache = options.cache ?? new MemoryStore({ clock: this.#wall });
+    this.#cache =
+      options.cache ??
+      new MemoryStore({
+        clock: this.#wall,
+        // A prefetched entry that leaves before anyone used it was wasted work.
+        onEvict: (key) => {
+          if (this.#unusedPrefetches.delete(key)) {
+            this.#record({
+              type: 'prefetch-wasted',
+              time: this.#clock.now(),
+              key,
+              label: undefined,
+            });
+          }
+        },
+      });
     if (typeof this.#cache.get !== 'function' || typeof this.#cache.set !== 'function') {
       throw new TypeError(`cache must be a CacheStore; received ${describe(this.#cache)}`);
     }
@@ -133,7 +169,80 @@ export class Engine {
     assertFunction('work', work);
     const priority = options.priority ?? 'normal';
     assertPriority('priority', priority);
-    const settings = this.#settings(options);
+    return this.#run(key, work, this.#settings(options), priority);
+  }
+
+  /**
+   * A DataLoader for this engine: `load(key)` is served from the cache or joins the
+   * execution of `key` in flight first, and only keys that missed every tier and are not
+   * in flight are collected into batches, so each backend call asks for exactly the keys
+   * nobody has. Each batch is one task of the engine's executor; each key is then cached
+   * with `ttl` like any `run`. An `Error` in a result slot fails only that key.
+   *
+   * @example
+   * ```ts
+   * const loadUser = engine.loader((ids: string[], signal) => fetchUsers(ids, signal), { maxBatchSize: 100 });
+   * loadUser('1').subscribe(render);
+   * loadUser('2').subscribe(render); // same batch as '1'
+   * ```
+   * @param loadBatch Loads many keys at once; one result (or Error) per key, by position.
+   * @param options Batch size and window, batch cap, priority, TTL; see {@link LoaderOptions}.
+   * @returns `load(key)`, a cold Observable of the key's value.
+   */
+  loader<V>(
+    loadBatch: (keys: string[], signal: AbortSignal) => ObservableInput<readonly (V | Error)[]>,
+    options: LoaderOptions = {},
+  ): (key: string) => Observable<V> {
+    assertFunction('loadBatch', loadBatch);
+    const maxBatchSize = options.maxBatchSize ?? Number.POSITIVE_INFINITY;
+    assertCount('maxBatchSize', maxBatchSize, 1);
+    if (options.maxWaitMs !== undefined) assertDuration('maxWaitMs', options.maxWaitMs);
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    assertCount('concurrency', concurrency, 1);
+    const priority = options.priority ?? 'normal';
+    assertPriority('priority', priority);
+    const settings = { ...this.#settings(options), direct: true };
+    const batcher = new Batcher<string, V>({
+      loadBatch,
+      maxBatchSize,
+      maxWaitMs: options.maxWaitMs,
+      concurrency,
+      keyOf: undefined,
+      executor: this.executor,
+      priority,
+      label: options.label,
+      scheduler: options.scheduler,
+      onDispatch: (size) =>
+        this.#record({
+          type: 'batch-dispatched',
+          time: this.#clock.now(),
+          label: options.label,
+          size,
+          capacity: maxBatchSize,
+        }),
+    });
+    const work = (key: string) => () =>
+      new Observable<V>((subscriber) =>
+        batcher.add(key, {
+          next: (value) => {
+            subscriber.next(value);
+            subscriber.complete();
+          },
+          error: (error) => subscriber.error(error),
+        }),
+      );
+    return (key: string) => {
+      assertKey(key);
+      return this.#run(key, work(key), settings, priority);
+    };
+  }
+
+  #run<T>(
+    key: string,
+    work: Work<T>,
+    settings: ExecutionSettings,
+    priority: Priority,
+  ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const requestId = ++this.#requestIds;
       const label = settings.label;
@@ -249,7 +358,7 @@ export class Engine {
     const useCache = (options as RunOptions).cache !== false;
     const expectedMs = (options as RunOptions).expectedMs;
     if (expectedMs !== undefined) assertDuration('expectedMs', expectedMs);
-    return { label: options.label, ttl, useCache, expectedMs };
+    return { label: options.label, ttl, useCache, expectedMs, direct: false };
   }
 
   /**
@@ -339,49 +448,48 @@ export class Engine {
           durationMs: this.#clock.now() - startedAt,
         });
       };
+      const execute: Work<unknown> = (signal) => {
+        executionId = ++this.#executionIds;
+        startedAt = this.#clock.now();
+        running = true;
+        this.#record({
+          type: 'executed',
+          time: startedAt,
+          key,
+          label,
+          executionId,
+          prefetch: meta.prefetch,
+        });
+        return work(signal);
+      };
       const runWork = () => {
         const values: unknown[] = [];
-        task = this.executor
-          .schedule(
-            (signal) => {
-              executionId = ++this.#executionIds;
-              startedAt = this.#clock.now();
-              running = true;
-              this.#record({
-                type: 'executed',
-                time: startedAt,
-                key,
-                label,
-                executionId,
-                prefetch: meta.prefetch,
-              });
-              return work(signal);
-            },
-            {
+        const task$ = settings.direct
+          ? runDirect(execute)
+          : this.executor.schedule(execute, {
               priority: meta.priority,
               label,
               preemptible: meta.prefetch,
               expectedMs: settings.expectedMs,
               control: meta.control,
-            },
-          )
-          .subscribe({
-            next: (value) => {
-              const frozen = deepFreeze(value);
-              values.push(frozen);
-              subscriber.next(frozen);
-            },
-            error: (error: unknown) => {
-              ended('failed');
-              subscriber.error(error);
-            },
-            complete: () => {
-              const cost = this.#clock.now() - startedAt;
-              ended('completed');
-              this.#store(key, values, cost, settings, meta);
-              subscriber.complete();
-            },
-          });
+            });
+        task = task$.subscribe({
+          next: (value) => {
+            const frozen = deepFreeze(value);
+            values.push(frozen);
+            subscriber.next(frozen);
+          },
+          error: (error: unknown) => {
+            ended('failed');
+            subscriber.error(error);
+          },
+          complete: () => {
+            const cost = this.#clock.now() - startedAt;
+            ended('completed');
+            this.#store(key, values, cost, settings, meta);
+            subscriber.complete();
+          },
+        });
       };
 
       if (settings.useCache && this.#syncCache === undefined) {
@@ -516,6 +624,32 @@ export class Engine {
     this.#aggregator.add(event);
     if (this.#events.observed) this.#events.next(event);
   }
+}
+
+/**
+ * Calls `work` at once, outside any executor slot, aborting its signal when unsubscribed
+ * before it ended.
+ */
+function runDirect<T>(work: Work<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const controller = new AbortController();
+    let ended = false;
+    const subscription = from(work(controller.signal)).subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => {
+        ended = true;
+        subscriber.error(error);
+      },
+      complete: () => {
+        ended = true;
+        subscriber.complete();
+      },
+    });
+    return () => {
+      subscription.unsubscribe();
+      if (!ended) controller.abort(new AbortError());
+    };
+  });
 }
 
 /** A store's own failure, as the engine reports it. */

@@ -1,3 +1,4 @@
+import type { SchedulerLike } from 'rxjs';
 import type { Cache } from '../cache/types.js';
 import type { ExecutorOptions } from '../executor/PriorityExecutor.js';
 import type { Clock, Executor, Priority } from '../executor/types.js';
@@ -62,4 +63,29 @@ export interface PrefetchOptions {
   ttl?: number;
   /** A name for events, metrics and traces. */
   label?: string;
+}
+
+/**
+ * Options of {@link Engine.loader}.
+ *
+ * @example
+ * ```ts
+ * engine.loader(loadUsers, { maxBatchSize: 100, maxWaitMs: 5, concurrency: 4, ttl: 60_000 });
+ * ```
+ */
+export interface LoaderOptions {
+  /** A batch is sent as soon as it holds this many keys. Default `Infinity`. */
+  maxBatchSize?: number;
+  /** How long (ms) a batch collects keys. Default: the current macrotask turn (a 0 ms timer). */
+  maxWaitMs?: number;
+  /** The most batches in flight at once. Default `Infinity` (the executor's cap still applies). */
+  concurrency?: number;
+  /** The lane batch tasks wait in. Default `'normal'`. */
+  priority?: Priority;
+  /** How long (ms) each loaded key stays cached. Default: the engine's `ttl`. */
+  ttl?: number;
+  /** A name for events, metrics and traces. */
+  label?: string;
+  /** Scheduler of the batching window; inject a TestScheduler in tests. Default: `asyncScheduler`. */
+  scheduler?: SchedulerLike;
 }

@@ -18,6 +18,7 @@ export const EMPTY_METRICS: MetricsSnapshot = {
   dedupeRate: 0,
   redundancyRate: 0,
   prefetch: { issued: 0, used: 0, wasted: 0 },
+  batches: { count: 0, meanSize: 0, meanFill: 0 },
 };
 
 /**
@@ -49,6 +50,10 @@ export class MetricsAggregator {
   #prefetchIssued = 0;
   #prefetchUsed = 0;
   #prefetchWasted = 0;
+  #batches = 0;
+  #batchedValues = 0;
+  #boundedBatches = 0;
+  #fillSum = 0;
   /** Executions in flight per key. */
   readonly #inFlight = new Map<string, number>();
   /** Per key, the event time until which its cached entry is valid. */
@@ -102,6 +107,14 @@ export class MetricsAggregator {
       case 'prefetch-wasted':
         this.#prefetchWasted++;
         break;
+      case 'batch-dispatched':
+        this.#batches++;
+        this.#batchedValues += event.size;
+        if (Number.isFinite(event.capacity)) {
+          this.#boundedBatches++;
+          this.#fillSum += event.size / event.capacity;
+        }
+        break;
       default:
         break;
     }
@@ -124,6 +137,9 @@ export class MetricsAggregator {
       draft.prefetch.issued = this.#prefetchIssued;
       draft.prefetch.used = this.#prefetchUsed;
       draft.prefetch.wasted = this.#prefetchWasted;
+      draft.batches.count = this.#batches;
+      draft.batches.meanSize = ratio(this.#batchedValues, this.#batches);
+      draft.batches.meanFill = ratio(this.#fillSum, this.#boundedBatches);
     });
     return this.#last;
   }

@@ -147,6 +147,16 @@ export interface PrefetchWastedEvent extends KeyEventBase {
   readonly type: 'prefetch-wasted';
 }
 
+/** A batch of a loader or `batchMap` was sent. */
+export interface BatchDispatchedEvent extends EventBase {
+  readonly type: 'batch-dispatched';
+  readonly label: string | undefined;
+  /** How many values the batch holds. */
+  readonly size: number;
+  /** The batch's `maxBatchSize` (`Infinity`: unbounded). */
+  readonly capacity: number;
+}
+
 /** Events an engine adds to its executor's. */
 export type EngineEvent =
   | RequestEvent
@@ -162,7 +172,8 @@ export type EngineEvent =
   | CacheErrorEvent
   | PrefetchIssuedEvent
   | PrefetchUsedEvent
-  | PrefetchWastedEvent;
+  | PrefetchWastedEvent
+  | BatchDispatchedEvent;
 
 /**
  * Everything eed reports, as a discriminated union on `type`.

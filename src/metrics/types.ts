@@ -17,6 +17,23 @@ export interface PrefetchMetrics {
 }
 
 /**
+ * Batching accounting: how many batches were sent and how full they were.
+ *
+ * @example
+ * ```ts
+ * const { count, meanSize } = engine.metrics().batches;
+ * ```
+ */
+export interface BatchMetrics {
+  /** Batches sent. */
+  readonly count: number;
+  /** Mean number of values per batch. */
+  readonly meanSize: number;
+  /** Mean of size / maxBatchSize over batches with a finite maxBatchSize (0 when none). */
+  readonly meanFill: number;
+}
+
+/**
  * An immutable picture of what an engine did and saved, computed from its events with
  * the definitions of DESIGN.md. Rates are in [0, 1] and 0 when their denominator is 0.
  *
@@ -50,4 +67,5 @@ export interface MetricsSnapshot {
   /** redundant executions / all executions. Seed target: < 5%; 0 for `engine.run`. */
   readonly redundancyRate: number;
   readonly prefetch: PrefetchMetrics;
+  readonly batches: BatchMetrics;
 }
