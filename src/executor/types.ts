@@ -1,5 +1,5 @@
 import type { Observable, ObservableInput } from 'rxjs';
-import type { ExecutionEvent } from '../metrics/events.js';
+import type { ExecutorEvent } from '../metrics/events.js';
 
 /**
  * The three scheduling lanes, highest first. `critical` is the seed's critical path,
@@ -96,7 +96,7 @@ export interface Executor {
   /** Running and queued counts, overall and per priority. */
   stats(): ExecutorStats;
   /** What happens to tasks, as it happens. Costs nothing while nobody subscribes. */
-  readonly events$: Observable<ExecutionEvent>;
+  readonly events$: Observable<ExecutorEvent>;
 }
 
 /**
