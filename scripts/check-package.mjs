@@ -368,6 +368,8 @@ await check("types of 'eed/node' under the browser condition come from the stub"
     join(consumer, 'types-browser.ts'),
     "import * as eed from 'eed';\nimport * as operators from 'eed/operators';\nimport * as node from 'eed/node';\nexport const all = [eed, operators, node];\n",
   );
+  // How a TypeScript user bundling for the browser resolves the package. attw checks the
+  // declarations themselves; this only asks which files the imports land on.
   writeFileSync(
     join(consumer, 'tsconfig.browser.json'),
     JSON.stringify({
@@ -378,31 +380,26 @@ await check("types of 'eed/node' under the browser condition come from the stub"
         customConditions: ['browser'],
         lib: ['ES2022', 'DOM'],
         types: [],
-        strict: true,
         noEmit: true,
-        skipLibCheck: false,
       },
       files: ['types-browser.ts'],
     }),
   );
-  const files = run(
-    process.execPath,
-    [binOf('typescript', 'tsc'), '-p', 'tsconfig.browser.json', '--listFiles'],
-    {
-      cwd: consumer,
-    },
-  )
+  const tsc = binOf('typescript', 'tsc');
+  const files = run(process.execPath, [tsc, '-p', 'tsconfig.browser.json', '--listFilesOnly'], {
+    cwd: consumer,
+  })
     .split('\n')
-    .map((line) => line.trim())
-    .filter(
-      (line) => line.includes(`node_modules${sep}eed${sep}`) || line.includes('node_modules/eed/'),
-    )
-    .map((line) => inPackage(resolve(consumer, line)));
+    .map((line) => line.trim().split(sep).join('/'))
+    .filter((line) => line.includes('node_modules/eed/'))
+    .map((line) => line.replace(/^.*node_modules\/eed\//, ''));
   const problems = [];
-  if (!files.includes('dist/node/browser.d.ts'))
-    problems.push(`dist/node/browser.d.ts not used; eed files: ${list(files)}`);
-  if (files.includes('dist/node/index.d.ts'))
+  for (const want of ['dist/index.d.ts', 'dist/operators/index.d.ts', 'dist/node/browser.d.ts']) {
+    if (!files.includes(want)) problems.push(`${want} not used; eed files: ${list(files)}`);
+  }
+  if (files.includes('dist/node/index.d.ts')) {
     problems.push('dist/node/index.d.ts used under the browser condition');
+  }
   return problems.length ? { problems } : undefined;
 });
 
