@@ -6,3 +6,5 @@ export type { DedupeMapOptions } from './dedupeMap.js';
 export { dedupeMap } from './dedupeMap.js';
 export type { ParallelMapOptions } from './parallelMap.js';
 export { parallelMap } from './parallelMap.js';
+export type { PrefetchOperatorOptions } from './prefetch.js';
+export { prefetch } from './prefetch.js';

@@ -42,3 +42,8 @@ export { PRIORITIES, TaskControl } from './executor/types.js';
 export type * from './metrics/events.js';
 export { MetricsAggregator } from './metrics/MetricsAggregator.js';
 export type { BatchMetrics, MetricsSnapshot, PrefetchMetrics } from './metrics/types.js';
+export type { MarkovPredictorFnOptions } from './speculation/learnedPredictor.js';
+export { markovPredictor } from './speculation/learnedPredictor.js';
+export type { MarkovPredictorOptions, Prediction } from './speculation/MarkovPredictor.js';
+export { MarkovPredictor } from './speculation/MarkovPredictor.js';
+export type { Predict, PrefetchCandidate } from './speculation/types.js';

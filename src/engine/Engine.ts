@@ -324,6 +324,52 @@ export class Engine {
   }
 
   /**
+   * Cache warming (the seed's "common workflows"): prefetches every entry that is neither
+   * cached nor in flight, in the background lane, and resolves when all of them have
+   * landed in the cache or failed. Never rejects; a warm-up preempted by real work counts
+   * as failed.
+   *
+   * @example
+   * ```ts
+   * await engine.warm(popularIds.map((id) => ({ key: `user:${id}`, work: (signal) => fetchUser(id, signal) })));
+   * ```
+   */
+  async warm(
+    entries: Iterable<{ key: string; work: Work<unknown>; ttl?: number; label?: string }>,
+  ): Promise<{ warmed: number; skipped: number; failed: number }> {
+    const result = { warmed: 0, skipped: 0, failed: 0 };
+    const landings: Promise<void>[] = [];
+    for (const { key, work, ttl, label } of entries) {
+      if (this.#peek(key) !== undefined || this.#flights.get(key) !== undefined) {
+        result.skipped++;
+        continue;
+      }
+      this.prefetch(key, work, { ttl, label });
+      const flight = this.#flights.get(key);
+      if (flight === undefined) {
+        result.skipped++;
+        continue;
+      }
+      landings.push(
+        new Promise<void>((resolve) => {
+          flight.shared.subscribe({
+            error: () => {
+              result.failed++;
+              resolve();
+            },
+            complete: () => {
+              result.warmed++;
+              resolve();
+            },
+          });
+        }),
+      );
+    }
+    await Promise.all(landings);
+    return result;
+  }
+
+  /**
    * Removes `key`'s cached entry. An execution of `key` in flight finishes for its
    * subscribers but its now-stale result is not cached. Store failures are reported as
    * `cache-error` events, never thrown.

@@ -1,0 +1,57 @@
+import { MarkovPredictor, markovPredictor } from 'eed';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+describe('MarkovPredictor', () => {
+  it('learns transitions and predicts the most probable next keys', () => {
+    const model = new MarkovPredictor();
+    for (const key of ['a', 'b', 'a', 'b', 'a', 'c']) model.observe(key);
+    expect(model.predict('a')).toEqual([
+      { key: 'b', probability: 2 / 3 },
+      { key: 'c', probability: 1 / 3 },
+    ]);
+    expect(model.predict('a', { minProbability: 0.5 })).toEqual([{ key: 'b', probability: 2 / 3 }]);
+  });
+
+  it('chains depth steps, multiplying probabilities, and never predicts the key itself', () => {
+    const model = new MarkovPredictor();
+    for (const key of ['a', 'b', 'c', 'a', 'b', 'd']) model.observe(key);
+    const predictions = model.predict('a', { depth: 2 });
+    expect(predictions).toEqual([
+      { key: 'b', probability: 1 },
+      { key: 'c', probability: 0.5 },
+      { key: 'd', probability: 0.5 },
+    ]);
+  });
+
+  it('keeps memory bounded: transitions per key and keys', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 400 }), (keys) => {
+        const model = new MarkovPredictor({ maxTransitionsPerKey: 3, maxKeys: 5 });
+        for (const key of keys) model.observe(String(key));
+        expect(model.size).toBeLessThanOrEqual(5);
+        for (const key of keys) {
+          const predictions = model.predict(String(key));
+          expect(predictions.length).toBeLessThanOrEqual(3);
+          const total = predictions.reduce((sum, p) => sum + p.probability, 0);
+          expect(total).toBeLessThanOrEqual(1 + 1e-9);
+        }
+      }),
+    );
+  });
+
+  it('rejects bad options', () => {
+    expect(() => new MarkovPredictor({ maxKeys: 0 })).toThrow(/maxKeys.*0/);
+  });
+});
+
+describe('markovPredictor', () => {
+  it('observes what flows through and proposes work for the predicted keys', () => {
+    const predict = markovPredictor({ keyOf: (v: string) => v, workFor: (key) => async () => key });
+    const context = { depth: 1, minProbability: 0 };
+    for (const v of ['home', 'list', 'home']) [...predict(v, context)];
+    const next = [...predict('home', context)];
+    expect(next.map((c) => c.key)).toEqual(['list']);
+    expect(predict.model.size).toBe(2);
+  });
+});
