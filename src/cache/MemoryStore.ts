@@ -1,0 +1,533 @@
+import type { Clock } from '../executor/types.js';
+import { assertCount, assertFunction, describe } from '../executor/validate.js';
+import {
+  assertEvictionPolicyName,
+  createEvictionPolicy,
+  type EvictionPolicy,
+  type EvictionPolicyName,
+  NO_SLOT,
+} from './eviction/index.js';
+import { sizeOf as defaultSizeOf } from './sizeOf.js';
+import type { CacheEntry, SyncCacheStore } from './types.js';
+
+const INFINITY = Number.POSITIVE_INFINITY;
+
+/** A promise every successful write shares (a settled promise cannot be changed). */
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * Why {@link MemoryStoreOptions.onEvict} was called:
+ * - `'evicted'`: the store was full (`maxEntries` or `maxBytes`) and its policy chose this entry;
+ * - `'expired'`: the entry's `expiresAt` passed and the store noticed (on a read, `keys()`,
+ *   `prune()`, the sweep, or when it was about to be evicted anyway).
+ *
+ * Deleting, clearing and overwriting are the caller's doing and are not reported.
+ *
+ * @example
+ * ```ts
+ * const onEvict = (key: string, entry: CacheEntry, reason: MemoryStoreEvictionReason) =>
+ *   console.log(`${key} ${reason} after ${Date.now() - entry.storedAt} ms`);
+ * ```
+ */
+export type MemoryStoreEvictionReason = 'evicted' | 'expired';
+
+/**
+ * Options of {@link MemoryStore}. Every option is optional.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStoreOptions = {
+ *   maxEntries: 10_000,
+ *   maxBytes: 64 * 1024 * 1024,
+ *   policy: 'cost-aware',
+ *   sweepIntervalMs: 60_000,
+ *   onEvict: (key, _entry, reason) => console.debug('cache', reason, key),
+ * };
+ * const store = new MemoryStore(options);
+ * ```
+ */
+export interface MemoryStoreOptions {
+  /**
+   * The most entries the store holds; storing one more evicts one (see `policy`).
+   * An integer >= 1, or `Infinity` for no bound on the count (then bound it with
+   * `maxBytes`, a TTL, or both).
+   *
+   * @default 10_000
+   */
+  maxEntries?: number;
+  /**
+   * The most bytes the entries may add up to, by their `size` (measured with `sizeOf` when
+   * an entry comes without one). Storing more evicts entries until the new one fits; an
+   * entry bigger than `maxBytes` on its own is not stored at all (and any older entry under
+   * its key is removed, since it is stale). A number > 0, or `Infinity`.
+   *
+   * @default Infinity
+   */
+  maxBytes?: number;
+  /**
+   * Measures an entry that arrives with `size` 0 (the engine writes entries so): receives
+   * the entry's `values` and key, returns bytes (a finite number >= 0). Entries that
+   * already carry a positive `size` are trusted and not measured. The measured size is
+   * written into the stored entry, so `get` returns it.
+   *
+   * @default sizeOf — a cheap structural estimate (see {@link sizeOf})
+   */
+  sizeOf?: (values: readonly unknown[], key: string) => number;
+  /**
+   * Which entry goes when the store is full: `'lru'`, the least recently used, or
+   * `'cost-aware'`, GreedyDual-Size-Frequency: the entry cheapest to recompute per byte
+   * and least often used (by each entry's `cost`, `size` and hits), aged so that stale
+   * favourites eventually go.
+   *
+   * @default 'lru'
+   */
+  policy?: EvictionPolicyName;
+  /**
+   * Wall-clock source compared with entries' `expiresAt` (which are wall-clock ms, so
+   * they mean the same in every tier and across restarts). Inject one in tests.
+   *
+   * @default { now: Date.now }
+   */
+  clock?: Clock;
+  /**
+   * When set, every `sweepIntervalMs` the store removes all expired entries (an O(n) scan,
+   * see {@link MemoryStore.prune}), so memory held by entries nobody reads again is given
+   * back. The timer is `unref`'d in Node (it never keeps a process alive), holds the store
+   * only weakly, and stops on {@link MemoryStore.dispose} (or `[Symbol.dispose]`). Without it, expired entries are dropped lazily, when read
+   * or listed, or when the policy evicts them. A number of ms > 0.
+   *
+   * @default undefined — no timer
+   */
+  sweepIntervalMs?: number;
+  /**
+   * Called after an entry left the store because it was evicted or expired (not when it
+   * was deleted, cleared or overwritten). The engine uses it to count prefetches that were
+   * never used. Called once the store is consistent again; an exception thrown by it is
+   * re-thrown asynchronously (it does not fail the store operation).
+   *
+   * @default undefined
+   */
+  onEvict?: (key: string, entry: CacheEntry, reason: MemoryStoreEvictionReason) => void;
+}
+
+/** `Symbol.dispose` where the runtime has it, else the well-known registry symbol polyfills use. */
+const DISPOSE: typeof Symbol.dispose =
+  (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
+  (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
+
+/** Re-throws outside the current call stack, like an unhandled error in an event handler. */
+function reportError(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+/**
+ * An in-memory {@link SyncCacheStore}: the default cache of an engine and the usual first
+ * tier of a `TieredCache`.
+ *
+ * - A `Map` underneath, so any string is an ordinary key (`'__proto__'`, `'constructor'`,
+ *   `''`), and `get`/`set`/`delete` are O(1) with `policy: 'lru'` (O(log n) with
+ *   `'cost-aware'`). A hit allocates nothing.
+ * - Bounded by entry count (`maxEntries`, default 10,000) and/or bytes (`maxBytes`);
+ *   when full, the `policy` chooses what to evict.
+ * - Per-entry lifetimes: an entry is valid while `clock.now() < entry.expiresAt`. Expired
+ *   entries are never returned; they are removed when read (lazily), by {@link prune}, or
+ *   by a sweep timer when `sweepIntervalMs` is set.
+ * - Entries are kept by reference, not copied: the engine deep-freezes values before it
+ *   stores them; if you write entries yourself, do not mutate them afterwards.
+ *
+ * The async `CacheStore` methods never throw synchronously and settle at once;
+ * `getSync`, `setSync` and `deleteSync` are the same operations without the promise.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, MemoryStore } from 'eed';
+ *
+ * const cache = new MemoryStore({ maxEntries: 5_000, maxBytes: 50 * 1024 * 1024, policy: 'cost-aware' });
+ * const engine = createEngine({ cache, ttl: 60_000 });
+ *
+ * // Or on its own:
+ * const now = Date.now();
+ * cache.setSync('user:1', { values: [{ id: 1 }], storedAt: now, expiresAt: now + 60_000, cost: 40, size: 0 });
+ * cache.getSync('user:1')?.values; // [{ id: 1 }]
+ * cache.bytes;                      // the measured size of [{ id: 1 }]
+ * ```
+ */
+export class MemoryStore implements SyncCacheStore {
+  /** The bound on the number of entries (see {@link MemoryStoreOptions.maxEntries}). */
+  readonly maxEntries: number;
+  /** The bound on the total bytes of entries (see {@link MemoryStoreOptions.maxBytes}). */
+  readonly maxBytes: number;
+  /** The eviction policy's name (see {@link MemoryStoreOptions.policy}). */
+  readonly policy: EvictionPolicyName;
+
+  /** Key → slot; the slot indexes the arrays below and names the entry to the policy. */
+  readonly #slots = new Map<string, number>();
+  /** By slot: the key (to delete it from `#slots` on eviction). */
+  readonly #keys: string[] = [];
+  /** By slot: the entry (`undefined` once the slot is free, so nothing is retained). */
+  readonly #entries: (CacheEntry | undefined)[] = [];
+  /** By slot: `expiresAt`, kept apart so the hit path reads a dense array of doubles. */
+  readonly #expires: number[] = [];
+  /** By slot: the entry's size in bytes. */
+  readonly #sizes: number[] = [];
+  readonly #policy: EvictionPolicy;
+  readonly #clock: Clock;
+  readonly #sizeOf: (values: readonly unknown[], key: string) => number;
+  readonly #onEvict: MemoryStoreOptions['onEvict'];
+  #bytes = 0;
+  /** How many held entries have a finite `expiresAt`; while 0, a hit skips the expiry check. */
+  #expiring = 0;
+  #timer: ReturnType<typeof setInterval> | undefined = undefined;
+
+  /**
+   * @param options - bounds, policy, clock and sweep; see {@link MemoryStoreOptions}.
+   * @throws RangeError for a `maxEntries`, `maxBytes` or `sweepIntervalMs` out of range;
+   *   TypeError for a `policy` that is not a known name or a `sizeOf`, `clock.now` or
+   *   `onEvict` that is not a function. The message names the option and the value.
+   */
+  constructor(options: MemoryStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`MemoryStore options must be an object; received ${describe(options)}`);
+    }
+    const {
+      maxEntries = 10_000,
+      maxBytes = INFINITY,
+      sizeOf = defaultSizeOf,
+      policy = 'lru',
+      clock = { now: Date.now },
+      sweepIntervalMs,
+      onEvict,
+    } = options;
+    assertCount('maxEntries', maxEntries, 1);
+    if (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes <= 0) {
+      throw new RangeError(
+        `maxBytes must be a number > 0 (or Infinity); received ${describe(maxBytes)}`,
+      );
+    }
+    assertFunction('sizeOf', sizeOf);
+    assertEvictionPolicyName('policy', policy);
+    if (clock === null || typeof clock !== 'object') {
+      throw new TypeError(`clock must be an object with now(); received ${describe(clock)}`);
+    }
+    assertFunction('clock.now', clock.now);
+    if (onEvict !== undefined) assertFunction('onEvict', onEvict);
+    if (
+      sweepIntervalMs !== undefined &&
+      (typeof sweepIntervalMs !== 'number' ||
+        !Number.isFinite(sweepIntervalMs) ||
+        sweepIntervalMs <= 0)
+    ) {
+      throw new RangeError(
+        `sweepIntervalMs must be a finite number of milliseconds > 0; received ${describe(sweepIntervalMs)}`,
+      );
+    }
+
+    this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
+    this.policy = policy;
+    this.#policy = createEvictionPolicy(policy);
+    this.#clock = clock;
+    this.#sizeOf = sizeOf;
+    this.#onEvict = onEvict;
+    if (sweepIntervalMs !== undefined) {
+      // The timer holds the store weakly: a store dropped without dispose() is still
+      // collected, and its timer stops at the next tick.
+      const store = new WeakRef<MemoryStore>(this);
+      const timer = setInterval(() => {
+        const self = store.deref();
+        if (self === undefined) clearInterval(timer);
+        else self.prune();
+      }, sweepIntervalMs);
+      (timer as { unref?: () => unknown }).unref?.();
+      this.#timer = timer;
+    }
+  }
+
+  /** How many entries the store holds (expired entries not yet noticed included). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** The total `size` of the entries held, in bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * The valid entry for `key`, or `undefined`; a hit counts as a use for the policy.
+   * An expired entry is removed (reported to `onEvict` as `'expired'`) and is a miss.
+   *
+   * @example
+   * ```ts
+   * const entry = store.getSync('user:1');
+   * if (entry) render(entry.values[0]);
+   * ```
+   */
+  getSync(key: string): CacheEntry | undefined {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    if (this.#expiring !== 0) {
+      const expiresAt = this.#expires[slot] as number;
+      if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
+        this.#notify(key, this.#drop(key, slot), 'expired');
+        return undefined;
+      }
+    }
+    this.#policy.touch(slot);
+    return this.#entries[slot];
+  }
+
+  /**
+   * Stores `entry` under `key`, replacing any previous entry, and evicts what the bounds
+   * require. When `entry.size` is not a positive number, the entry is measured with
+   * `sizeOf` and stored as a copy carrying the measured size.
+   *
+   * @returns `true` if stored; `false` if the entry was already expired or is bigger than
+   *   `maxBytes` on its own (any previous entry under `key` is removed either way).
+   * @throws TypeError when `sizeOf` returns something other than a finite number >= 0.
+   *
+   * @example
+   * ```ts
+   * const now = Date.now();
+   * store.setSync('k', { values: [1, 2, 3], storedAt: now, expiresAt: Infinity, cost: 12, size: 0 });
+   * ```
+   */
+  setSync(key: string, entry: CacheEntry): boolean {
+    const slots = this.#slots;
+    const policy = this.#policy;
+    let uses = 0;
+    const old = slots.get(key);
+    if (old !== undefined) {
+      // Keep the use count across overwrites: a refreshed key is no less popular.
+      uses = policy.uses(old);
+      this.#drop(key, old);
+    }
+
+    const expiresAt = entry.expiresAt;
+    if (expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) return false;
+
+    let size = entry.size;
+    let stored = entry;
+    if (!(size > 0 && size < INFINITY)) {
+      size = this.#sizeOf(entry.values, key);
+      if (typeof size !== 'number' || !(size >= 0 && size < INFINITY)) {
+        throw new TypeError(
+          `sizeOf must return a finite number >= 0; returned ${describe(size)} for key ${describe(key)}`,
+        );
+      }
+      stored = { ...entry, size };
+    }
+    if (size > this.maxBytes) return false;
+
+    const evicted: [string, CacheEntry][] = [];
+    while (slots.size >= this.maxEntries || this.#bytes + size > this.maxBytes) {
+      const victim = policy.evict();
+      if (victim === NO_SLOT) break;
+      const victimKey = this.#keys[victim] as string;
+      slots.delete(victimKey);
+      evicted.push([victimKey, this.#release(victim)]);
+    }
+
+    const slot = policy.add(entry.cost, size, uses);
+    slots.set(key, slot);
+    this.#keys[slot] = key;
+    this.#entries[slot] = stored;
+    this.#expires[slot] = expiresAt;
+    this.#sizes[slot] = size;
+    this.#bytes += size;
+    if (expiresAt !== INFINITY) this.#expiring++;
+
+    if (evicted.length > 0) {
+      const now = this.#clock.now();
+      for (const [victimKey, victimEntry] of evicted) {
+        this.#notify(victimKey, victimEntry, victimEntry.expiresAt <= now ? 'expired' : 'evicted');
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Removes `key`.
+   *
+   * @returns `true` if a valid entry was there (an expired one is removed too, reported
+   *   to `onEvict` as `'expired'`, and counts as absent).
+   *
+   * @example
+   * ```ts
+   * store.deleteSync('user:1'); // true
+   * ```
+   */
+  deleteSync(key: string): boolean {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return false;
+    const expiresAt = this.#expires[slot] as number;
+    const entry = this.#drop(key, slot);
+    if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
+      this.#notify(key, entry, 'expired');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The valid entry for `key`, or `undefined`. Never rejects.
+   *
+   * @example
+   * ```ts
+   * const entry = await store.get('user:1');
+   * ```
+   */
+  get(key: string): Promise<CacheEntry | undefined> {
+    return Promise.resolve(this.getSync(key));
+  }
+
+  /**
+   * Stores `entry` under `key` (see {@link setSync}); resolves once stored, or at once if
+   * the entry was too big or already expired. Rejects only when a custom `sizeOf` fails.
+   *
+   * @example
+   * ```ts
+   * await store.set('k', { values: ['v'], storedAt: Date.now(), expiresAt: Infinity, cost: 0, size: 0 });
+   * ```
+   */
+  set(key: string, entry: CacheEntry): Promise<void> {
+    try {
+      this.setSync(key, entry);
+      return DONE;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes `key`; resolves `true` if a valid entry was there.
+   *
+   * @example
+   * ```ts
+   * await store.delete('user:1');
+   * ```
+   */
+  delete(key: string): Promise<boolean> {
+    return Promise.resolve(this.deleteSync(key));
+  }
+
+  /**
+   * Removes every entry (not reported to `onEvict`).
+   *
+   * @example
+   * ```ts
+   * await store.clear();
+   * store.size; // 0
+   * ```
+   */
+  clear(): Promise<void> {
+    this.#slots.clear();
+    this.#policy.clear();
+    this.#keys.length = 0;
+    this.#entries.length = 0;
+    this.#expires.length = 0;
+    this.#sizes.length = 0;
+    this.#bytes = 0;
+    this.#expiring = 0;
+    return DONE;
+  }
+
+  /**
+   * The keys of the valid entries, in the order they were last written; expired entries
+   * found on the way are removed.
+   *
+   * @example
+   * ```ts
+   * for (const key of await store.keys()) console.log(key);
+   * ```
+   */
+  keys(): Promise<string[]> {
+    this.prune();
+    return Promise.resolve([...this.#slots.keys()]);
+  }
+
+  /**
+   * Removes every expired entry now (O(n)), reporting each to `onEvict` as `'expired'`.
+   * The sweep timer calls this; call it yourself to reclaim memory at a moment you choose.
+   *
+   * @returns how many entries were removed.
+   *
+   * @example
+   * ```ts
+   * const removed = store.prune();
+   * ```
+   */
+  prune(): number {
+    if (this.#expiring === 0) return 0;
+    const now = this.#clock.now();
+    const expires = this.#expires;
+    const expired: [string, number][] = [];
+    for (const [key, slot] of this.#slots) {
+      if ((expires[slot] as number) <= now) expired.push([key, slot]);
+    }
+    if (expired.length === 0) return 0;
+    const dropped = expired.map(([key, slot]) => [key, this.#drop(key, slot)] as const);
+    for (const [key, entry] of dropped) this.#notify(key, entry, 'expired');
+    return dropped.length;
+  }
+
+  /**
+   * Stops the sweep timer, if any. The entries stay usable; call it when the store is no
+   * longer needed (or declare the store with `using`).
+   *
+   * @example
+   * ```ts
+   * const store = new MemoryStore({ sweepIntervalMs: 30_000 });
+   * // ...
+   * store.dispose();
+   * ```
+   */
+  dispose(): void {
+    if (this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /**
+   * Same as {@link dispose}, for `using store = new MemoryStore(...)`.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using store = new MemoryStore({ sweepIntervalMs: 1_000 });
+   * } // timer stopped here
+   * ```
+   */
+  [DISPOSE](): void {
+    this.dispose();
+  }
+
+  /** Removes `key` (held in `slot`) from the map and the policy; returns its entry. */
+  #drop(key: string, slot: number): CacheEntry {
+    this.#slots.delete(key);
+    this.#policy.remove(slot);
+    return this.#release(slot);
+  }
+
+  /** Clears the per-slot data of a slot the policy has let go; returns its entry. */
+  #release(slot: number): CacheEntry {
+    const entry = this.#entries[slot] as CacheEntry;
+    this.#entries[slot] = undefined;
+    this.#bytes -= this.#sizes[slot] as number;
+    if ((this.#expires[slot] as number) !== INFINITY) this.#expiring--;
+    return entry;
+  }
+
+  #notify(key: string, entry: CacheEntry, reason: MemoryStoreEvictionReason): void {
+    const onEvict = this.#onEvict;
+    if (onEvict === undefined) return;
+    try {
+      onEvict(key, entry, reason);
+    } catch (error) {
+      reportError(error);
+    }
+  }
+}
