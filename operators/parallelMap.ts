@@ -17,8 +17,11 @@ import {
 export interface ParallelMapOptions extends ParallelOptions {
   /**
    * Emit results in input order (like `concatMap`) while still running in parallel.
-   * At most `concurrency` finished results wait for an earlier, slower one; while that
-   * many wait, no new task starts. Default `false` (results as they arrive, like `mergeMap`).
+   * Results that finish before an earlier, slower one wait in memory. Once `concurrency`
+   * of them wait, no new task starts until the slow one finishes; the tasks already
+   * running may still finish and wait too. So at most the cap plus the running tasks are
+   * held: finished-but-unemitted results + tasks in flight <= 2 x concurrency - 1.
+   * Default `false` (results as they arrive, like `mergeMap`).
    */
   ordered?: boolean;
 }

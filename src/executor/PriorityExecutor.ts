@@ -1,4 +1,4 @@
-import { from, Observable, Subject, type Subscription } from 'rxjs';
+import { from, Observable, Subject, Subscriber } from 'rxjs';
 import { AbortError, PreemptedError } from '../errors.js';
 import type { ExecutorEvent } from '../metrics/events.js';
 import { LinkedList } from '../util/LinkedList.js';
@@ -282,21 +282,32 @@ export class PriorityExecutor implements Executor {
       );
       return;
     }
-    let inner: Subscription;
+    // A Subscriber of our own, stored before subscribing, so that cancelling the task
+    // while the work emits synchronously closes it and stops the emission loop.
+    const inner = new Subscriber<unknown>({
+      next: (value) => {
+        if (task.state !== TaskState.Running) return;
+        task.sink.next(value);
+        if (task.sink.closed === true) this.#cancel(task);
+      },
+      // Unsubscribe before finishing, so the work's own finalizers (closing a file, a
+      // socket) run before its slot goes to the next task, as they do in `mergeMap`.
+      error: (error: unknown) => {
+        inner.unsubscribe();
+        this.#finish(task, error, true);
+      },
+      complete: () => {
+        inner.unsubscribe();
+        this.#finish(task, undefined, false);
+      },
+    });
+    task.inner = inner;
     try {
-      inner = from(result as Parameters<typeof from>[0]).subscribe({
-        next: (value) => {
-          if (task.state === TaskState.Running) task.sink.next(value);
-        },
-        error: (error: unknown) => this.#finish(task, error, true),
-        complete: () => this.#finish(task, undefined, false),
-      });
+      from(result as Parameters<typeof from>[0]).subscribe(inner);
     } catch (error) {
       // `from` throws synchronously for values it cannot convert.
       this.#finish(task, error, true);
-      return;
     }
-    if (task.state === TaskState.Running) task.inner = inner;
   }
 
   /** Frees the running task's slot and returns its slot index. */

@@ -7,6 +7,13 @@ export interface TaskSink<T> {
   next(value: T): void;
   error(error: unknown): void;
   complete(): void;
+  /**
+   * True once the sink wants no more values (an RxJS Subscriber that was unsubscribed).
+   * The executor checks it after each value and cancels the task, so work that emits
+   * synchronously (an endless iterable, an Observable that emits before it returns its
+   * teardown) stops as soon as a consumer like `take(1)` is satisfied.
+   */
+  readonly closed?: boolean;
 }
 
 /** Lifecycle of a task: waiting in a lane, holding a slot, or over. */

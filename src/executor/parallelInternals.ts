@@ -1,4 +1,4 @@
-import { type Observable, type ObservableInput, type Subscriber, Subscription } from 'rxjs';
+import { type Observable, type ObservableInput, Subscriber } from 'rxjs';
 import { RingBuffer } from '../util/RingBuffer.js';
 import { createExecutor } from './createExecutor.js';
 import type { TaskRef } from './PriorityExecutor.js';
@@ -90,8 +90,11 @@ interface OrderedSlot<R> {
  * aborts the running ones' signals.
  *
  * With `ordered`, results are emitted in input order. A new task starts only while fewer
- * than `concurrency` finished results wait for an earlier one, so at most `concurrency`
- * finished results (plus the partial output of running tasks) are ever held.
+ * than `concurrency` finished results wait for an earlier one; tasks already running when
+ * that many wait may still finish and wait too. Since a start needs `active < limit` and
+ * `held < limit`, and a finish only moves a task from active to held (or emits), the
+ * bound `held + active <= 2 * limit - 1` holds at every instant: at most the cap plus the
+ * running tasks (besides the partial output of the head task, which streams live).
  *
  * @example
  * ```ts
@@ -179,7 +182,9 @@ export function parallelInternals<T, R>(
         error: (error) => {
           end();
           if (closed) return;
-          closed = true;
+          // Tear down first (drop queued values, abort running work), then forward: a
+          // consumer that retries on the error finds the slots already free.
+          teardown();
           subscriber.error(error);
         },
         complete: () => {
@@ -198,9 +203,16 @@ export function parallelInternals<T, R>(
           pump();
           finishIfIdle();
         },
+        get closed() {
+          return closed;
+        },
       },
     );
-    if (!ended) active.add(ref);
+    if (ended) return;
+    // The output may have been torn down while the work ran synchronously, before `ref`
+    // was known to the teardown: cancel it here instead of leaking its slot.
+    if (closed) ref.cancel();
+    else active.add(ref);
   };
 
   const pump = () => {
@@ -221,35 +233,43 @@ export function parallelInternals<T, R>(
     }
   };
 
-  const sourceSubscription: Subscription = new Subscription();
-  sourceSubscription.add(
-    source.subscribe({
-      next: (value) => {
-        if (closed) return;
-        buffer.push(value);
-        pump();
-      },
-      error: (error: unknown) => {
-        if (closed) return;
-        closed = true;
-        subscriber.error(error);
-      },
-      complete: () => {
-        sourceDone = true;
-        finishIfIdle();
-      },
-    }),
-  );
-
-  return () => {
+  let tornDown = false;
+  /** Drops queued values and cancels active tasks (aborting running ones). Idempotent. */
+  const teardown = () => {
+    if (tornDown) return;
+    tornDown = true;
     closed = true;
-    sourceSubscription.unsubscribe();
+    sourceSubscriber.unsubscribe();
     buffer.clear();
     slots?.clear();
     const refs = [...active];
     active.clear();
     for (const ref of refs) ref.cancel();
   };
+
+  // A Subscriber of our own (not a plain observer) and a teardown registered before the
+  // source is subscribed: if the output is unsubscribed while a synchronous source is
+  // still emitting (say `range(0, 1e6)` into `take(2)`), the source loop stops at once
+  // and no further `project` call starts.
+  const sourceSubscriber = new Subscriber<T>({
+    next: (value: T) => {
+      if (closed) return;
+      buffer.push(value);
+      pump();
+    },
+    error: (error: unknown) => {
+      if (closed) return;
+      teardown();
+      subscriber.error(error);
+    },
+    complete: () => {
+      sourceDone = true;
+      finishIfIdle();
+    },
+  });
+  subscriber.add(teardown);
+  source.subscribe(sourceSubscriber);
+  return teardown;
 }
 
 /** Validates an operator's callback argument at build time. */

@@ -1,4 +1,4 @@
-import type { Subscription } from 'rxjs';
+import { Subscriber } from 'rxjs';
 import { PriorityExecutor, type TaskRef } from './PriorityExecutor.js';
 import type { TaskSink } from './Task.js';
 import type { Executor, Priority, ScheduleOptions, Work } from './types.js';
@@ -22,10 +22,15 @@ export function submitTask<T>(
   sink: TaskSink<T>,
 ): TaskRef {
   if (executor instanceof PriorityExecutor) return executor.submit(work, options, priority, sink);
-  const subscription: Subscription = executor.schedule(work, { ...options, priority }).subscribe({
-    next: (value) => sink.next(value),
+  // A closable Subscriber, so a sink that closes while the work emits synchronously stops it.
+  const subscriber: Subscriber<T> = new Subscriber<T>({
+    next: (value: T) => {
+      sink.next(value);
+      if (sink.closed === true) subscriber.unsubscribe();
+    },
     error: (error: unknown) => sink.error(error),
     complete: () => sink.complete(),
   });
-  return { cancel: () => subscription.unsubscribe() };
+  executor.schedule(work, { ...options, priority }).subscribe(subscriber);
+  return { cancel: () => subscriber.unsubscribe() };
 }
