@@ -52,6 +52,7 @@ export function cacheMap<T, R>(
     cache: options.cache,
     ttl: options.ttl,
     executor: options.executor ?? { concurrency: options.concurrency ?? 10 },
+    metrics: false,
   });
   return keyedMap('cacheMap', keyOf, project, options, () => engine);
 }

@@ -52,6 +52,6 @@ export function dedupeMap<T, R>(
     keyOf,
     project,
     options,
-    () => shared ?? createEngine({ executor: { concurrency } }),
+    () => shared ?? createEngine({ executor: { concurrency }, metrics: false }),
   );
 }

@@ -39,9 +39,22 @@ export type {
   Work,
 } from './executor/types.js';
 export { PRIORITIES, TaskControl } from './executor/types.js';
+export type { Alert, AlertKind, AlertThresholds } from './metrics/AlertMonitor.js';
+export { AlertMonitor } from './metrics/AlertMonitor.js';
 export type * from './metrics/events.js';
+export { LatencySketch } from './metrics/LatencySketch.js';
+export type { MetricsAggregatorOptions } from './metrics/MetricsAggregator.js';
 export { MetricsAggregator } from './metrics/MetricsAggregator.js';
-export type { BatchMetrics, MetricsSnapshot, PrefetchMetrics } from './metrics/types.js';
+export type { WindowCounts } from './metrics/SlidingCounters.js';
+export type {
+  BatchMetrics,
+  MetricsSnapshot,
+  PrefetchMetrics,
+  QuantileSummary,
+  ShortCircuitMetrics,
+  TaskMetrics,
+  TierMetrics,
+} from './metrics/types.js';
 export type { MarkovPredictorFnOptions } from './speculation/learnedPredictor.js';
 export { markovPredictor } from './speculation/learnedPredictor.js';
 export type { MarkovPredictorOptions, Prediction } from './speculation/MarkovPredictor.js';

@@ -33,8 +33,9 @@ import {
   assertPriority,
   describe,
 } from '../executor/validate.js';
+import { type Alert, AlertMonitor } from '../metrics/AlertMonitor.js';
 import type { EngineEvent, ExecutionEvent } from '../metrics/events.js';
-import { MetricsAggregator } from '../metrics/MetricsAggregator.js';
+import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
 import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
@@ -94,7 +95,11 @@ export class Engine {
   readonly #landing = new Map<string, CacheEntry>();
   /** Keys whose cache entry came from a prefetch no run has used yet. */
   readonly #unusedPrefetches = new Set<string>();
-  readonly #aggregator = new MetricsAggregator();
+  readonly #aggregator: MetricsAggregator | undefined;
+  readonly #alertMonitor: AlertMonitor | undefined;
+  readonly #alerts = new Subject<Alert>();
+  readonly #changes = new Subject<void>();
+  readonly #executorEvents: Subscription | undefined;
   readonly #events = new Subject<EngineEvent>();
   #requestIds = 0;
   #executionIds = 0;
@@ -103,6 +108,8 @@ export class Engine {
   readonly events$: Observable<ExecutionEvent>;
   /** Metrics snapshots: the current one at once, then at most one per `metricsIntervalMs` while events flow. */
   readonly metrics$: Observable<MetricsSnapshot>;
+  /** Alerts as thresholds are crossed and recovered (see {@link AlertThresholds}). */
+  readonly alerts$: Observable<Alert> = this.#alerts.asObservable();
 
   constructor(options: EngineOptions = {}) {
     const executor = options.executor;
@@ -141,15 +148,34 @@ export class Engine {
       cacheEvents === undefined
         ? merge(this.executor.events$, this.#events)
         : merge(this.executor.events$, this.#events, cacheEvents.pipe(map(toEngineEvent)));
+    if (options.metrics !== false) {
+      const aggregator = new MetricsAggregator({
+        concurrency: this.executor.concurrency,
+        windowMs: options.alerts?.windowMs,
+      });
+      this.#aggregator = aggregator;
+      this.#alertMonitor = new AlertMonitor(options.alerts ?? {}, (alert) =>
+        this.#alerts.next(alert),
+      );
+      this.#executorEvents = this.executor.events$.subscribe((event) => this.#observe(event));
+    }
     this.metrics$ = defer(() =>
       merge(
         of(this.metrics()),
-        this.#events.pipe(
+        this.#changes.pipe(
           auditTime(this.#metricsIntervalMs),
           map(() => this.metrics()),
         ),
       ),
     );
+  }
+
+  /**
+   * Stops listening to the executor (which may outlive this engine when shared). Runs
+   * still work afterwards; metrics and alerts stop counting executor events.
+   */
+  dispose(): void {
+    this.#executorEvents?.unsubscribe();
   }
 
   /**
@@ -390,7 +416,7 @@ export class Engine {
 
   /** The current metrics snapshot (immutable). */
   metrics(): MetricsSnapshot {
-    return this.#aggregator.snapshot();
+    return this.#aggregator?.snapshot() ?? EMPTY_METRICS;
   }
 
   /** How many keys are in flight (0 at quiescence). */
@@ -667,8 +693,17 @@ export class Engine {
   }
 
   #record(event: EngineEvent): void {
-    this.#aggregator.add(event);
+    this.#observe(event);
     if (this.#events.observed) this.#events.next(event);
+  }
+
+  /** Feeds one event to the metrics, and to the alerts while anyone listens to them. */
+  #observe(event: ExecutionEvent): void {
+    const aggregator = this.#aggregator;
+    if (aggregator === undefined) return;
+    aggregator.add(event);
+    if (this.#alerts.observed) this.#alertMonitor?.observe(event, aggregator.window());
+    if (this.#changes.observed) this.#changes.next();
   }
 }
 

@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Cache } from '../cache/types.js';
 import type { ExecutorOptions } from '../executor/PriorityExecutor.js';
 import type { Clock, Executor, Priority } from '../executor/types.js';
+import type { AlertThresholds } from '../metrics/AlertMonitor.js';
 
 /**
  * Options of {@link createEngine}.
@@ -27,6 +28,14 @@ export interface EngineOptions {
   wallClock?: Clock;
   /** Least time (ms) between two `metrics$` snapshots. Default 1000. */
   metricsIntervalMs?: number;
+  /**
+   * Keep metrics (and alerts). The engine then listens to its executor's events, which
+   * costs a little per task; `false` turns all of it off (`metrics()` stays empty).
+   * Default `true`.
+   */
+  metrics?: boolean;
+  /** Alert thresholds and window; defaults from the seed. */
+  alerts?: AlertThresholds;
 }
 
 /**

@@ -1,8 +1,12 @@
 import { produce } from 'immer';
 import type { ExecutionEvent } from './events.js';
-import type { MetricsSnapshot } from './types.js';
+import { LatencySketch } from './LatencySketch.js';
+import { SlidingCounters, type WindowCounts } from './SlidingCounters.js';
+import type { MetricsSnapshot, QuantileSummary } from './types.js';
 
 const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : part / whole);
+
+const EMPTY_QUANTILES: QuantileSummary = { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
 
 /** The snapshot of an engine that did nothing yet. */
 export const EMPTY_METRICS: MetricsSnapshot = {
@@ -17,27 +21,54 @@ export const EMPTY_METRICS: MetricsSnapshot = {
   cacheHitRate: 0,
   dedupeRate: 0,
   redundancyRate: 0,
+  tasks: { started: 0, completed: 0, failed: 0, cancelled: 0, preempted: 0, overlapped: 0 },
+  parallelizationRatio: 0,
+  utilization: 0,
+  speedup: 0,
+  activeMs: 0,
+  busyMs: 0,
+  latency: { firstValue: EMPTY_QUANTILES, completion: EMPTY_QUANTILES },
+  handoff: EMPTY_QUANTILES,
+  tiers: [],
   prefetch: { issued: 0, used: 0, wasted: 0 },
   batches: { count: 0, meanSize: 0, meanFill: 0 },
+  shortCircuit: { aborted: 0, skipped: 0 },
 };
 
 /**
- * Folds {@link ExecutionEvent}s into {@link MetricsSnapshot}s. `add` is O(1) and keeps
- * mutable counters; `snapshot` publishes them as an immutable object with immer
- * `produce`, which returns the previous snapshot when nothing changed.
- *
- * Redundancy follows DESIGN.md: an execution is redundant when its key already had an
- * execution in flight, or a cache entry stored (and not invalidated) whose TTL had not
- * run out, judged on the events' own clock.
+ * Options of {@link MetricsAggregator}.
  *
  * @example
  * ```ts
- * const aggregator = new MetricsAggregator();
- * events.forEach((e) => aggregator.add(e));
- * aggregator.snapshot().redundancyRate; // 0
+ * new MetricsAggregator({ concurrency: executor.concurrency });
+ * ```
+ */
+export interface MetricsAggregatorOptions {
+  /** The executor's slot count, for `utilization`. Default `Infinity` (then: peak running). */
+  concurrency?: number;
+  /** Length (ms) of the sliding window behind {@link MetricsAggregator.window}. Default 60,000. */
+  windowMs?: number;
+}
+
+/**
+ * Folds {@link ExecutionEvent}s into {@link MetricsSnapshot}s with the definitions of
+ * DESIGN.md. `add` is O(1) amortised and keeps mutable counters (and bounded-memory
+ * latency sketches); `snapshot` publishes them as an immutable object with immer
+ * `produce`, which returns the previous snapshot when nothing changed.
+ *
+ * Events must arrive in time order (as an engine emits them). Redundancy: an execution
+ * is redundant when its key already had an execution in flight, or a stored (and not
+ * invalidated) cache entry whose TTL had not run out, on the events' own clock.
+ *
+ * @example
+ * ```ts
+ * const aggregator = new MetricsAggregator({ concurrency: 4 });
+ * engine.events$.subscribe((e) => aggregator.add(e));
+ * aggregator.snapshot().parallelizationRatio;
  * ```
  */
 export class MetricsAggregator {
+  readonly #concurrency: number;
   #last: MetricsSnapshot = EMPTY_METRICS;
   #requests = 0;
   #hits = 0;
@@ -54,22 +85,106 @@ export class MetricsAggregator {
   #batchedValues = 0;
   #boundedBatches = 0;
   #fillSum = 0;
+  #aborted = 0;
+  #skipped = 0;
+  readonly #tierHits: number[] = [];
   /** Executions in flight per key. */
   readonly #inFlight = new Map<string, number>();
   /** Per key, the event time until which its cached entry is valid. */
   readonly #validUntil = new Map<string, number>();
 
+  // Executor timing.
+  readonly #tasks = {
+    started: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    preempted: 0,
+    overlapped: 0,
+  };
+  /** Running tasks: id -> whether it overlapped another task so far. */
+  readonly #running = new Map<number, { overlapped: boolean }>();
+  #queued = 0;
+  #peakRunning = 0;
+  #lastTime: number | undefined;
+  #busyMs = 0;
+  #activeMs = 0;
+  #capacityMs = 0;
+  /** Release times of slots freed while work was queued, waiting for the next start. */
+  readonly #releases: number[] = [];
+  readonly #handoff = new LatencySketch();
+
+  // Request latency.
+  readonly #requestStart = new Map<number, number>();
+  readonly #firstValue = new LatencySketch();
+  readonly #completion = new LatencySketch();
+
+  readonly #window: SlidingCounters;
+
+  constructor(options: MetricsAggregatorOptions = {}) {
+    this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    this.#window = new SlidingCounters(options.windowMs ?? 60_000);
+  }
+
+  /** Counts over the last `windowMs` (as of the latest event), for alerts. */
+  window(): WindowCounts {
+    return this.#window.totals(this.#lastTime ?? 0);
+  }
+
   /** Counts one event. */
   add(event: ExecutionEvent): void {
+    this.#advance(event.time);
     switch (event.type) {
+      case 'queued':
+        this.#queued++;
+        break;
+      case 'started': {
+        this.#queued--;
+        this.#tasks.started++;
+        const overlapped = this.#running.size > 0;
+        if (this.#running.size === 1) {
+          for (const other of this.#running.values()) other.overlapped = true;
+        }
+        this.#running.set(event.taskId, { overlapped });
+        if (this.#running.size > this.#peakRunning) this.#peakRunning = this.#running.size;
+        const released = this.#releases.shift();
+        if (released !== undefined) this.#handoff.record(event.time - released);
+        break;
+      }
+      case 'completed':
+      case 'failed':
+      case 'preempted':
+        this.#ended(event.taskId, event.time, event.type);
+        break;
+      case 'cancelled':
+        if (event.slot !== undefined) this.#ended(event.taskId, event.time, 'cancelled');
+        else if (--this.#queued === 0) this.#releases.length = 0;
+        break;
       case 'request':
         this.#requests++;
+        this.#requestStart.set(event.requestId, event.time);
         break;
+      case 'first-value': {
+        const start = this.#requestStart.get(event.requestId);
+        if (start !== undefined) this.#firstValue.record(event.time - start);
+        break;
+      }
+      case 'request-ended': {
+        const start = this.#requestStart.get(event.requestId);
+        this.#requestStart.delete(event.requestId);
+        if (start !== undefined && event.outcome === 'completed') {
+          this.#completion.record(event.time - start);
+        }
+        break;
+      }
       case 'cache-hit':
         this.#hits++;
+        this.#window.add('hits', event.time);
+        this.#tierHits[event.tier] = (this.#tierHits[event.tier] ?? 0) + 1;
         break;
       case 'cache-miss':
         this.#misses++;
+        this.#window.add('misses', event.time);
         break;
       case 'joined':
         this.#joins++;
@@ -80,7 +195,11 @@ export class MetricsAggregator {
         const validUntil = this.#validUntil.get(event.key);
         if (validUntil !== undefined && validUntil <= event.time)
           this.#validUntil.delete(event.key);
-        if (running > 0 || (validUntil !== undefined && validUntil > event.time)) this.#redundant++;
+        this.#window.add('executions', event.time);
+        if (running > 0 || (validUntil !== undefined && validUntil > event.time)) {
+          this.#redundant++;
+          this.#window.add('redundant', event.time);
+        }
         this.#inFlight.set(event.key, running + 1);
         break;
       }
@@ -116,12 +235,16 @@ export class MetricsAggregator {
         }
         break;
       default:
+        this.#other(event);
         break;
     }
   }
 
   /** The current metrics as an immutable snapshot. */
   snapshot(): MetricsSnapshot {
+    const capacityMs = Number.isFinite(this.#concurrency)
+      ? this.#capacityMs
+      : this.#activeMs * this.#peakRunning;
     this.#last = produce(this.#last, (draft) => {
       draft.requests = this.#requests;
       draft.cacheHits = this.#hits;
@@ -134,13 +257,86 @@ export class MetricsAggregator {
       draft.cacheHitRate = ratio(this.#hits, this.#hits + this.#misses);
       draft.dedupeRate = ratio(this.#joins, this.#requests);
       draft.redundancyRate = ratio(this.#redundant, this.#executions);
+      Object.assign(draft.tasks, this.#tasks);
+      const ended =
+        this.#tasks.completed + this.#tasks.failed + this.#tasks.cancelled + this.#tasks.preempted;
+      draft.parallelizationRatio = ratio(this.#tasks.overlapped, ended);
+      draft.utilization = ratio(this.#busyMs, capacityMs);
+      draft.speedup = ratio(this.#busyMs, this.#activeMs);
+      draft.activeMs = this.#activeMs;
+      draft.busyMs = this.#busyMs;
+      assignQuantiles(draft.latency.firstValue, this.#firstValue);
+      assignQuantiles(draft.latency.completion, this.#completion);
+      assignQuantiles(draft.handoff, this.#handoff);
+      const lookups = this.#hits + this.#misses;
+      for (let tier = 0; tier < this.#tierHits.length; tier++) {
+        const hits = this.#tierHits[tier] ?? 0;
+        const current = draft.tiers[tier];
+        const hitRate = ratio(hits, lookups);
+        if (current === undefined) draft.tiers[tier] = { hits, hitRate };
+        else if (current.hits !== hits || current.hitRate !== hitRate) {
+          current.hits = hits;
+          current.hitRate = hitRate;
+        }
+      }
       draft.prefetch.issued = this.#prefetchIssued;
       draft.prefetch.used = this.#prefetchUsed;
       draft.prefetch.wasted = this.#prefetchWasted;
       draft.batches.count = this.#batches;
       draft.batches.meanSize = ratio(this.#batchedValues, this.#batches);
       draft.batches.meanFill = ratio(this.#fillSum, this.#boundedBatches);
+      draft.shortCircuit.aborted = this.#aborted;
+      draft.shortCircuit.skipped = this.#skipped;
     });
     return this.#last;
   }
+
+  /** Events that other modules add to the union (short-circuit counts), read by shape. */
+  #other(event: ExecutionEvent): void {
+    const record = event as { type: string; aborted?: unknown; skipped?: unknown };
+    if (record.type !== 'short-circuit') return;
+    if (typeof record.aborted === 'number') this.#aborted += record.aborted;
+    if (typeof record.skipped === 'number') this.#skipped += record.skipped;
+  }
+
+  #ended(
+    taskId: number,
+    time: number,
+    outcome: 'completed' | 'failed' | 'cancelled' | 'preempted',
+  ): void {
+    const task = this.#running.get(taskId);
+    if (task === undefined) return;
+    this.#running.delete(taskId);
+    this.#tasks[outcome]++;
+    this.#window.add('ended', time);
+    if (task.overlapped) {
+      this.#tasks.overlapped++;
+      this.#window.add('overlapped', time);
+    }
+    if (this.#queued > 0) this.#releases.push(time);
+  }
+
+  /** Integrates busy and active time up to `time`. */
+  #advance(time: number): void {
+    const last = this.#lastTime;
+    this.#lastTime = time;
+    if (last === undefined || time <= last) return;
+    const dt = time - last;
+    const running = this.#running.size;
+    this.#busyMs += running * dt;
+    if (running > 0 || this.#queued > 0) {
+      this.#activeMs += dt;
+      if (Number.isFinite(this.#concurrency)) this.#capacityMs += this.#concurrency * dt;
+    }
+  }
+}
+
+function assignQuantiles(target: QuantileSummary, sketch: LatencySketch): void {
+  if (target.count === sketch.count) return;
+  const mutable = target as { -readonly [K in keyof QuantileSummary]: number };
+  mutable.count = sketch.count;
+  mutable.p50 = sketch.quantile(0.5);
+  mutable.p95 = sketch.quantile(0.95);
+  mutable.p99 = sketch.quantile(0.99);
+  mutable.max = sketch.max;
 }

@@ -17,6 +17,70 @@ export interface PrefetchMetrics {
 }
 
 /**
+ * Quantiles of a duration distribution, in ms, from a bounded-memory sketch (about 1%
+ * relative accuracy).
+ *
+ * @example
+ * ```ts
+ * const { p50, p95, p99 } = engine.metrics().latency.firstValue;
+ * ```
+ */
+export interface QuantileSummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * What the executor's tasks did.
+ *
+ * @example
+ * ```ts
+ * const { started, preempted } = engine.metrics().tasks;
+ * ```
+ */
+export interface TaskMetrics {
+  readonly started: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly preempted: number;
+  /** Ended tasks that ran at the same time as at least one other task. */
+  readonly overlapped: number;
+}
+
+/**
+ * Hits answered by one cache tier.
+ *
+ * @example
+ * ```ts
+ * const [memory, disk] = engine.metrics().tiers;
+ * ```
+ */
+export interface TierMetrics {
+  readonly hits: number;
+  /** Hits of this tier / (all hits + misses). */
+  readonly hitRate: number;
+}
+
+/**
+ * Work that short-circuiting operators saved.
+ *
+ * @example
+ * ```ts
+ * const { aborted, skipped } = engine.metrics().shortCircuit;
+ * ```
+ */
+export interface ShortCircuitMetrics {
+  /** Running work aborted because the answer was already known. */
+  readonly aborted: number;
+  /** Queued work never started because the answer was already known. */
+  readonly skipped: number;
+}
+
+/**
  * Batching accounting: how many batches were sent and how full they were.
  *
  * @example
@@ -66,6 +130,24 @@ export interface MetricsSnapshot {
   readonly dedupeRate: number;
   /** redundant executions / all executions. Seed target: < 5%; 0 for `engine.run`. */
   readonly redundancyRate: number;
+  readonly tasks: TaskMetrics;
+  /** Executed tasks that overlapped another task in time / executed tasks. Seed target: > 80%. */
+  readonly parallelizationRatio: number;
+  /** Busy slot-time / (concurrency × time with work queued or running). Seed target: > 90%. */
+  readonly utilization: number;
+  /** Sum of task durations / wall time while active ("actual vs serial"). */
+  readonly speedup: number;
+  /** Wall time (ms) with work queued or running. */
+  readonly activeMs: number;
+  /** Busy slot-time (ms): the sum of task durations so far. */
+  readonly busyMs: number;
+  /** Request to first value, and request to completion (completed runs only). Seed target: first value < 500 ms. */
+  readonly latency: { readonly firstValue: QuantileSummary; readonly completion: QuantileSummary };
+  /** Slot release to the next task's start, when work was waiting. Seed target: < 10 ms. */
+  readonly handoff: QuantileSummary;
+  /** Hits per cache tier (index 0 for a single store). */
+  readonly tiers: readonly TierMetrics[];
   readonly prefetch: PrefetchMetrics;
   readonly batches: BatchMetrics;
+  readonly shortCircuit: ShortCircuitMetrics;
 }

@@ -1,0 +1,141 @@
+import { type Alert, AlertMonitor, createEngine, LatencySketch, MetricsAggregator } from 'eed';
+import { firstValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+
+describe('AlertMonitor', () => {
+  const started = (taskId: number, time: number, expectedMs?: number, label = 'fetch') =>
+    ({
+      type: 'started',
+      time,
+      taskId,
+      label,
+      priority: 'normal',
+      executorId: 1,
+      slot: 0,
+      preemptible: false,
+      expectedMs,
+    }) as const;
+  const completed = (taskId: number, time: number, label = 'fetch') =>
+    ({
+      type: 'completed',
+      time,
+      taskId,
+      label,
+      priority: 'normal',
+      executorId: 1,
+      slot: 0,
+    }) as const;
+
+  it('fires slow-execution past expectedMs and resolves when a task is fast again', () => {
+    const alerts: Alert[] = [];
+    const monitor = new AlertMonitor({}, (a) => alerts.push(a));
+    const aggregator = new MetricsAggregator();
+    const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
+      aggregator.add(e);
+      monitor.observe(e, aggregator.window());
+    };
+    feed(started(1, 0, 100));
+    feed(completed(1, 150));
+    feed(started(2, 200, 100));
+    feed(completed(2, 250));
+    expect(alerts.map((a) => [a.kind, a.state, a.label])).toEqual([
+      ['slow-execution', 'firing', 'fetch'],
+      ['slow-execution', 'resolved', 'fetch'],
+    ]);
+    expect(alerts[0]!.message).toMatch(/took 150\.0 ms, expected at most 100\.0 ms/);
+  });
+
+  it('learns a label p95 and flags tasks slower than slowFactor times it', () => {
+    const alerts: Alert[] = [];
+    const monitor = new AlertMonitor({ minSamples: 5, slowFactor: 2 }, (a) => alerts.push(a));
+    const aggregator = new MetricsAggregator();
+    let t = 0;
+    for (let i = 0; i < 5; i++) {
+      for (const e of [started(i, t), completed(i, t + 10)]) {
+        aggregator.add(e);
+        monitor.observe(e, aggregator.window());
+      }
+      t += 100;
+    }
+    for (const e of [started(99, t), completed(99, t + 50)]) {
+      aggregator.add(e);
+      monitor.observe(e, aggregator.window());
+    }
+    const slow = alerts.filter((a) => a.kind === 'slow-execution');
+    expect(slow).toHaveLength(1);
+    expect(slow[0]!.threshold).toBeCloseTo(20, 0);
+  });
+
+  it('fires low-parallelization over the window once enough samples exist, then resolves', () => {
+    const alerts: Alert[] = [];
+    const monitor = new AlertMonitor({ minSamples: 4, windowMs: 1_000 }, (a) => alerts.push(a));
+    const aggregator = new MetricsAggregator({ windowMs: 1_000 });
+    const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
+      aggregator.add(e);
+      monitor.observe(e, aggregator.window());
+    };
+    // four serial tasks: no overlap
+    for (let i = 0; i < 4; i++) {
+      feed(started(i, i * 10));
+      feed(completed(i, i * 10 + 5));
+    }
+    const parallel = () =>
+      alerts.filter((a) => a.kind === 'low-parallelization').map((a) => `${a.kind}:${a.state}`);
+    expect(parallel()).toEqual(['low-parallelization:firing']);
+    // much later, eight overlapping tasks: the old serial ones left the window
+    for (let i = 10; i < 18; i++) feed(started(i, 5_000 + i));
+    for (let i = 10; i < 18; i++) feed(completed(i, 5_100 + i));
+    expect(parallel()).toEqual(['low-parallelization:firing', 'low-parallelization:resolved']);
+  });
+
+  it('rejects bad thresholds naming them', () => {
+    expect(() => new AlertMonitor({ maxRedundancy: 2 }, () => {})).toThrow(
+      /alerts.maxRedundancy.*2/,
+    );
+    expect(() => new AlertMonitor({ minSamples: 0 }, () => {})).toThrow(/minSamples.*0/);
+  });
+});
+
+describe('engine alerts and metrics', () => {
+  it('reports low cache hit rate through engine.alerts$', async () => {
+    const engine = createEngine({ alerts: { minSamples: 3 } });
+    const alerts: string[] = [];
+    engine.alerts$.subscribe((a) => alerts.push(`${a.kind}:${a.state}`));
+    for (const key of ['a', 'b', 'c']) await firstValueFrom(engine.run(key, async () => key));
+    expect(alerts).toContain('low-cache-hit-rate:firing');
+  });
+
+  it('fills executor metrics: tasks, parallelization, speedup, handoff', async () => {
+    const engine = createEngine({ executor: { concurrency: 2 } });
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map((key) =>
+        firstValueFrom(engine.run(key, () => new Promise((r) => setTimeout(() => r(key), 5)))),
+      ),
+    );
+    const m = engine.metrics();
+    expect(m.tasks).toMatchObject({ started: 4, completed: 4 });
+    expect(m.parallelizationRatio).toBe(1);
+    expect(m.speedup).toBeGreaterThan(1);
+    expect(m.utilization).toBeGreaterThan(0);
+    expect(m.utilization).toBeLessThanOrEqual(1);
+    expect(m.handoff.count).toBe(2);
+    expect(m.latency.firstValue.count).toBe(4);
+  });
+
+  it('metrics: false keeps nothing and does not listen to the executor', async () => {
+    const engine = createEngine({ metrics: false });
+    await firstValueFrom(engine.run('a', async () => 1));
+    expect(engine.metrics().requests).toBe(0);
+  });
+});
+
+describe('LatencySketch', () => {
+  it('answers quantiles of what it recorded, in bounded memory', () => {
+    const sketch = new LatencySketch();
+    for (let i = 1; i <= 100; i++) sketch.record(i);
+    expect(sketch.quantile(0.5)).toBeCloseTo(50, -0.5);
+    expect(sketch.quantile(0.99)).toBeCloseTo(99, -0.5);
+    expect(sketch.max).toBe(100);
+    expect(new LatencySketch().quantile(0.5)).toBe(0);
+  });
+});
