@@ -1,4 +1,8 @@
+export type { BrowserCacheOptions } from './cache/createBrowserCache.js';
+export { BrowserCache, createBrowserCache } from './cache/createBrowserCache.js';
 export type { EvictionPolicyName } from './cache/eviction/index.js';
+export type { IndexedDbStoreOptions } from './cache/IndexedDbStore.js';
+export { IndexedDbStore, IndexedDbUnavailableError } from './cache/IndexedDbStore.js';
 export type { MemoryStoreEvictionReason, MemoryStoreOptions } from './cache/MemoryStore.js';
 export { MemoryStore } from './cache/MemoryStore.js';
 export { sizeOf } from './cache/sizeOf.js';
