@@ -12,6 +12,7 @@ import {
   type ScheduleOptions,
   type Work,
 } from './types.js';
+import { UNUSED_SIGNAL } from './unusedSignal.js';
 import { assertCount, assertDuration, assertPriority } from './validate.js';
 
 /**
@@ -254,8 +255,12 @@ export class PriorityExecutor implements Executor {
     this.#runningByRank[rank(task.priority)]++;
     task.slot = this.#freeSlots.pop() ?? this.#slotCount++;
     if (task.preemptible) this.#preemptible[rank(task.priority)].push(task);
-    const controller = new AbortController();
-    task.controller = controller;
+    let signal = UNUSED_SIGNAL;
+    if (task.work.length > 0) {
+      const controller = new AbortController();
+      task.controller = controller;
+      signal = controller.signal;
+    }
     if (this.#events.observed) {
       this.#emit({
         type: 'started',
@@ -267,7 +272,7 @@ export class PriorityExecutor implements Executor {
     }
     let result: unknown;
     try {
-      result = task.work(controller.signal);
+      result = task.work(signal);
     } catch (error) {
       this.#finish(task, error, true);
       return;

@@ -4,6 +4,7 @@ import { createExecutor } from './createExecutor.js';
 import type { TaskRef } from './PriorityExecutor.js';
 import { submitTask } from './submitTask.js';
 import type { Executor, Priority } from './types.js';
+import { UNUSED_SIGNAL } from './unusedSignal.js';
 import { assertCount, assertFunction, assertPriority } from './validate.js';
 
 /**
@@ -120,6 +121,7 @@ export function parallelInternals<T, R>(
   const { priority, label } = settings;
   const scheduleOptions = { label };
   const { project, ordered } = hooks;
+  const usesSignal = project.length >= 3;
 
   const buffer = new RingBuffer<T>();
   const active = new Set<TaskRef>();
@@ -170,7 +172,9 @@ export function parallelInternals<T, R>(
     };
     ref = submitTask<R>(
       executor,
-      (signal) => project(value, index, signal),
+      usesSignal
+        ? (signal) => project(value, index, signal)
+        : () => project(value, index, UNUSED_SIGNAL),
       scheduleOptions,
       priority,
       {
