@@ -97,3 +97,101 @@ export class BatchItemError<T = unknown> extends Error {
     );
   }
 }
+
+/**
+ * Why a persistent cache entry was found unusable (see {@link CorruptEntryError}):
+ * - `'truncated'`: the file is shorter than its header says (or than a header);
+ * - `'garbage'`: it does not start with the entry format's magic bytes, or is longer than
+ *   its header says;
+ * - `'other-version'`: it was written in another version of the entry format;
+ * - `'checksum'`: its bytes do not match the checksum in its header;
+ * - `'undecodable'`: its payload could not be decompressed or deserialized.
+ *
+ * @example
+ * ```ts
+ * const reason: CorruptEntryReason = 'truncated';
+ * ```
+ */
+export type CorruptEntryReason =
+  | 'truncated'
+  | 'garbage'
+  | 'other-version'
+  | 'checksum'
+  | 'undecodable';
+
+/**
+ * A persistent cache entry (a file of `FileSystemStore`) could not be read back. The store
+ * treats it as a miss, removes it, and reports this error on its `events$` (as a
+ * `'tier-error'` event); it is never thrown at a caller.
+ *
+ * @example
+ * ```ts
+ * store.events$.subscribe((event) => {
+ *   if (event.type === 'tier-error' && event.error instanceof CorruptEntryError) {
+ *     console.warn(`dropped ${event.error.location}: ${event.error.reason}`);
+ *   }
+ * });
+ * ```
+ */
+export class CorruptEntryError extends Error {
+  override readonly name: string = 'CorruptEntryError';
+  /** The key the entry was read for (or the key its header names); `undefined` when unknown. */
+  readonly key: string | undefined;
+  /** Where the entry was (a file path); `undefined` when not known. */
+  readonly location: string | undefined;
+
+  constructor(
+    /** What is wrong with it. */
+    readonly reason: CorruptEntryReason,
+    /** A short description of what was found. */
+    readonly detail: string,
+    options: { key?: string; location?: string; cause?: unknown } = {},
+  ) {
+    const where = options.location === undefined ? '' : ` at ${options.location}`;
+    const which = options.key === undefined ? '' : ` for key ${shortKey(options.key)}`;
+    super(`cache entry${which}${where} is unusable (${reason}): ${detail}`, {
+      cause: options.cause,
+    });
+    this.key = options.key;
+    this.location = options.location;
+  }
+}
+
+/**
+ * A cache entry's values could not be serialized for a persistent store (they hold a
+ * function, a symbol, a socket or another host object). The message names the key; the
+ * store keeps nothing for it, and entries in faster tiers are unaffected.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.set('handler', { values: [() => 1], storedAt: 0, expiresAt: Infinity, cost: 0, size: 0 });
+ * } catch (error) {
+ *   if (error instanceof UnserializableValueError) console.warn(error.key, error.message);
+ * }
+ * ```
+ */
+export class UnserializableValueError extends Error {
+  override readonly name: string = 'UnserializableValueError';
+  constructor(
+    /** The key whose values could not be serialized. */
+    readonly key: string,
+    cause: unknown,
+  ) {
+    // V8's DataCloneError quotes the offending value's source ("() => 1 could not be
+    // cloned."), which for a method can be long: keep its start and its end.
+    const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\s+/g, ' ');
+    const brief = reason.length > 140 ? `${reason.slice(0, 70)} ... ${reason.slice(-60)}` : reason;
+    super(
+      `cannot store the value of key ${shortKey(key)}: it is not serializable (${brief}). ` +
+        'Persistent caches keep structured-clone values only (no functions, symbols, sockets or other host objects).',
+      { cause },
+    );
+  }
+}
+
+/** A key for a message: JSON-quoted, cut short when long. */
+function shortKey(key: string): string {
+  const quoted = JSON.stringify(key);
+  return quoted.length > 200 ? `${quoted.slice(0, 197)}..."` : quoted;
+}

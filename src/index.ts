@@ -1,3 +1,4 @@
+export { compressBytes, decompressBytes } from './cache/codec.js';
 export type { BrowserCacheOptions } from './cache/createBrowserCache.js';
 export { BrowserCache, createBrowserCache } from './cache/createBrowserCache.js';
 export type { EvictionPolicyName } from './cache/eviction/index.js';
@@ -25,11 +26,14 @@ export type {
   PrefetchOptions,
   RunOptions,
 } from './engine/options.js';
+export type { CorruptEntryReason } from './errors.js';
 export {
   AbortError,
   BatchItemError,
   BatchLengthError,
+  CorruptEntryError,
   PreemptedError,
+  UnserializableValueError,
 } from './errors.js';
 export { createExecutor } from './executor/createExecutor.js';
 export type { ExecutorOptions } from './executor/PriorityExecutor.js';

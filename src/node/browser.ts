@@ -15,11 +15,13 @@
  * @module
  */
 
-// A class export of the Node entry gets a class here whose constructor throws:
-//   export class FileSystemStore {
-//     constructor(..._args: unknown[]) { throw nodeOnly('FileSystemStore'); }
-//   }
-// and a function export a function that throws, like NODE_ONLY below.
+// Types cost nothing at run time: an isomorphic library may name them in a browser build.
+export type { NodeCacheOptions } from './createNodeCache.js';
+export type {
+  FileSystemStoreFileHandle,
+  FileSystemStoreFs,
+  FileSystemStoreOptions,
+} from './FileSystemStore.js';
 
 function nodeOnly(name: string): Error {
   return new Error(
@@ -29,9 +31,44 @@ function nodeOnly(name: string): Error {
 }
 
 /**
- * Browser stand-in for the Node entry's `NODE_ONLY` marker.
+ * Browser stand-in for the Node entry's `FileSystemStore`.
+ *
+ * @example
+ * ```ts
+ * new FileSystemStore({ dir: '.cache' }); // throws: eed/node is Node-only
+ * ```
  * @throws Always: `eed/node` is Node-only.
  */
-export function NODE_ONLY(): never {
-  throw nodeOnly('NODE_ONLY');
+export class FileSystemStore {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('FileSystemStore');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `NodeCache`.
+ *
+ * @example
+ * ```ts
+ * new NodeCache(); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class NodeCache {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('NodeCache');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `createNodeCache`.
+ *
+ * @example
+ * ```ts
+ * createNodeCache(); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export function createNodeCache(..._args: unknown[]): never {
+  throw nodeOnly('createNodeCache');
 }

@@ -1,5 +1,22 @@
 /**
- * Node-only parts of eed (filesystem cache, Node cache defaults). Import from `eed/node`.
+ * Node-only parts of eed: the filesystem cache store and the default Node cache (memory
+ * over the filesystem). Import from `eed/node`; a browser bundle gets a stub whose every
+ * export throws (see `browser.ts`).
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'eed';
+ * import { createNodeCache } from 'eed/node';
+ *
+ * const engine = createEngine({ cache: createNodeCache() });
+ * ```
  * @module
  */
-export const NODE_ONLY = true;
+export type { NodeCacheOptions } from './createNodeCache.js';
+export { createNodeCache, NodeCache } from './createNodeCache.js';
+export type {
+  FileSystemStoreFileHandle,
+  FileSystemStoreFs,
+  FileSystemStoreOptions,
+} from './FileSystemStore.js';
+export { FileSystemStore } from './FileSystemStore.js';
