@@ -46,7 +46,9 @@ export interface TieredCacheOptions {
   clock?: Clock;
   /** Timer functions for read timeouts; inject fakes in tests. Default: the global ones. */
   timers?: {
+    /** Calls `callback` after `ms`; returns a handle for `clearTimeout`. */
     setTimeout(callback: () => void, ms: number): unknown;
+    /** Cancels a timer made by `setTimeout`. */
     clearTimeout(handle: unknown): void;
   };
 }
@@ -62,7 +64,17 @@ interface TierState {
   readonly breaker: CircuitBreaker;
 }
 
-/** Thrown (and reported) when a tier's read took longer than its timeout. */
+/**
+ * Reported (as the `error` of a `tier-error` event) when a tier's read took longer than
+ * its timeout; the read counts as a miss.
+ *
+ * @example
+ * ```ts
+ * cache.events$.subscribe((e) => {
+ *   if (e.type === 'tier-error' && e.error instanceof TierTimeoutError) console.warn('slow tier', e.tier);
+ * });
+ * ```
+ */
 export class TierTimeoutError extends Error {
   override readonly name: string = 'TierTimeoutError';
   constructor(

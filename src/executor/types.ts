@@ -37,6 +37,7 @@ export type Work<T> = (signal: AbortSignal) => ObservableInput<T>;
  * ```
  */
 export interface Clock {
+  /** The current time in milliseconds. */
   now(): number;
 }
 

@@ -3,7 +3,14 @@ import type { ExecutionEvent } from './events.js';
 import { LatencySketch } from './LatencySketch.js';
 import type { WindowCounts } from './SlidingCounters.js';
 
-/** The kinds of alert, after the seed's "performance alerts". */
+/**
+ * The kinds of alert, after the seed's "performance alerts".
+ *
+ * @example
+ * ```ts
+ * const kind: AlertKind = 'high-redundancy';
+ * ```
+ */
 export type AlertKind =
   | 'slow-execution'
   | 'low-parallelization'

@@ -1,4 +1,12 @@
-/** The counters kept over a sliding window. */
+/**
+ * The counters kept over a sliding window.
+ *
+ * @example
+ * ```ts
+ * const { ended, overlapped } = aggregator.window();
+ * const recentParallelization = ended === 0 ? 0 : overlapped / ended;
+ * ```
+ */
 export interface WindowCounts {
   /** Executor tasks that ended. */
   ended: number;

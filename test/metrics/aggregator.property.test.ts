@@ -144,7 +144,7 @@ describe('MetricsAggregator against obviously correct references', () => {
           } else if (op.kind === 'invalidate') {
             events.push({ type: 'invalidated', key: op.key, ...base });
             invalidations.push({ key: op.key, at: time });
-          } else {
+          } else if (op.kind === 'execute') {
             const end = time + op.duration * 10 + 5;
             const executionId = ++id;
             events.push({ type: 'executed', key: op.key, executionId, prefetch: false, ...base });
