@@ -33,6 +33,8 @@ export default defineConfig([
     splitting: false,
     sourcemap: true,
     clean: false,
-    external: ['rxjs', 'immer', 'idb-keyval'],
+    // 'eed' stays a package import, so eed/node shares the classes of the main entry
+    // (instanceof TieredCache, error classes) instead of bundling copies of them.
+    external: ['eed', 'rxjs', 'immer', 'idb-keyval'],
   },
 ]);

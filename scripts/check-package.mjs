@@ -46,10 +46,17 @@ const EXPECTED_EXPORTS = {
     'createEngine',
     'MemoryStore',
     'TieredCache',
+    'IndexedDbStore',
+    'createBrowserCache',
+    'MarkovPredictor',
+    'markovPredictor',
+    'MetricsAggregator',
+    'BatchItemError',
+    'BatchLengthError',
   ],
-  'eed/operators': ['parallelMap', 'dedupeMap', 'cacheMap'],
-  // Later: FileSystemStore, createNodeCache (issue 4); RedisStore, redisCoordinator (issue 10).
-  'eed/node': [],
+  'eed/operators': ['parallelMap', 'dedupeMap', 'cacheMap', 'batchMap', 'prefetch'],
+  // Later: RedisStore, redisCoordinator (issue 10).
+  'eed/node': ['FileSystemStore', 'NodeCache', 'createNodeCache'],
 };
 
 // Where each entry must resolve from a consumer, per condition (paths inside the package).

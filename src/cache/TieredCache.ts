@@ -306,7 +306,9 @@ export class TieredCache implements CacheStore {
     operation: 'get' | 'set' | 'delete' | 'clear' | 'keys',
     error: unknown,
   ): void {
-    const opened = this.#tiers[index]!.breaker.failed();
+    // A value the store cannot serialize says nothing about the store's health: report
+    // it, but do not count it towards opening the circuit.
+    const opened = isValueError(error) ? false : this.#tiers[index]!.breaker.failed();
     if (!this.#events.observed) return;
     this.#events.next({
       type: 'tier-error',
@@ -319,4 +321,10 @@ export class TieredCache implements CacheStore {
     if (opened)
       this.#events.next({ type: 'tier-opened', tier: index, key, time: this.#clock.now() });
   }
+}
+
+/** Whether `error` is about the value written (not the store): `UnserializableValueError`, `DataCloneError`. */
+function isValueError(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'UnserializableValueError' || name === 'DataCloneError';
 }

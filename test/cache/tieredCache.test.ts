@@ -168,3 +168,34 @@ describe('TieredCache', () => {
     expect(errors).toContain(1);
   });
 });
+
+describe('TieredCache and values a tier cannot store', () => {
+  it('reports an unserializable value without opening the circuit of that tier', async () => {
+    class PickyStore extends FakeStore {
+      override async set(key: string, entry: CacheEntry) {
+        if (typeof entry.values[0] === 'function') {
+          throw Object.assign(new Error(`cannot serialize ${key}`), {
+            name: 'UnserializableValueError',
+          });
+        }
+        await super.set(key, entry);
+      }
+    }
+    const l2 = new PickyStore();
+    const cache = new TieredCache({
+      tiers: [{ store: new FakeStore() }, { store: l2 }],
+      failureThreshold: 1,
+    });
+    const events: string[] = [];
+    cache.events$.subscribe((e) => events.push(e.type));
+    await cache.set(
+      'f',
+      entry(() => 1, Date.now(), Number.POSITIVE_INFINITY),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    await cache.set('n', entry(1, Date.now(), Number.POSITIVE_INFINITY));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(events).toEqual(['tier-error']);
+    expect(l2.map.has('n')).toBe(true);
+  });
+});
