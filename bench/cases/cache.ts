@@ -1,0 +1,172 @@
+/**
+ * Case 3, the memory cache: get/set mixes on a store holding `entries` entries, keys
+ * uniform over 1.25 x `entries` (so about 80% of gets hit and new keys evict), the same
+ * trace for every contender. MemoryStore (getSync/setSync, LRU) against lru-cache and a
+ * bare Map (the floor: no bound, no bookkeeping).
+ */
+import { LRUCache } from 'lru-cache';
+import { type CacheEntry, MemoryStore } from '../../src/index.js';
+import {
+  type BenchCase,
+  type CaseResult,
+  type Check,
+  type Contender,
+  compare,
+  row,
+  type Table,
+  type Target,
+  throughputTable,
+  times,
+} from '../harness.js';
+import type { Profile } from '../profiles.js';
+import { prng } from '../util.js';
+
+/** A get/set trace: key indices, and which operations are sets. */
+export interface CacheTrace {
+  readonly keys: readonly string[];
+  readonly ops: Int32Array;
+  readonly isSet: Uint8Array;
+}
+
+/** The operations every contender implements. */
+export interface CacheOps {
+  get(key: string): number | undefined;
+  set(key: string, value: number): void;
+}
+
+export function cacheTrace(
+  entries: number,
+  ops: number,
+  setShare: number,
+  seed: number,
+): CacheTrace {
+  const random = prng(seed);
+  const space = Math.ceil(entries * 1.25);
+  const keys = Array.from({ length: space }, (_, i) => `key:${i}`);
+  const indices = new Int32Array(ops);
+  const isSet = new Uint8Array(ops);
+  for (let i = 0; i < ops; i++) {
+    indices[i] = Math.floor(random() * space);
+    isSet[i] = random() < setShare ? 1 : 0;
+  }
+  return { keys, ops: indices, isSet };
+}
+
+/** Replays `trace` on `store`; the answer is `hits/sum of values hit`. */
+export function replay(store: CacheOps, trace: CacheTrace): string {
+  const { keys, ops, isSet } = trace;
+  let hits = 0;
+  let sum = 0;
+  for (let i = 0; i < ops.length; i++) {
+    const index = ops[i] as number;
+    const key = keys[index] as string;
+    if (isSet[i] === 1) {
+      store.set(key, index);
+    } else {
+      const value = store.get(key);
+      if (value !== undefined) {
+        hits++;
+        sum += value;
+      }
+    }
+  }
+  return `${hits}/${sum}`;
+}
+
+/** MemoryStore behind {@link CacheOps}: each set writes an entry (the store's unit). */
+export function memoryStoreOps(store: MemoryStore): CacheOps {
+  return {
+    get: (key) => store.getSync(key)?.values[0] as number | undefined,
+    set: (key, value) => {
+      const entry: CacheEntry<number> = {
+        values: [value],
+        storedAt: 0,
+        expiresAt: Number.POSITIVE_INFINITY,
+        cost: 1,
+        size: 1,
+      };
+      store.setSync(key, entry);
+    },
+  };
+}
+
+export function lruCacheOps(cache: LRUCache<string, number>): CacheOps {
+  return { get: (key) => cache.get(key), set: (key, value) => void cache.set(key, value) };
+}
+
+export function mapOps(map: Map<string, number>): CacheOps {
+  return { get: (key) => map.get(key), set: (key, value) => void map.set(key, value) };
+}
+
+/** Fills keys `0..entries-1` so every store starts full. */
+function prefill(store: CacheOps, trace: CacheTrace, entries: number): CacheOps {
+  for (let i = 0; i < entries; i++) store.set(trace.keys[i] as string, i);
+  return store;
+}
+
+export const cacheCase: BenchCase<Profile> = {
+  id: 'cache',
+  title: '3. Memory cache',
+  async run(profile) {
+    const tables: Table[] = [];
+    const targets: Target[] = [];
+    const checks: Check[] = [];
+    const mixes = [
+      { name: '90/10', setShare: 0.1 },
+      { name: '50/50', setShare: 0.5 },
+    ];
+    for (const entries of profile.cache.entries) {
+      for (const mix of mixes) {
+        const trace = cacheTrace(entries, profile.cache.ops, mix.setShare, entries + 7);
+        // Each contender's store persists across its runs; all replay the same trace the
+        // same number of times, so all see the same operations.
+        const memory = prefill(
+          memoryStoreOps(new MemoryStore({ maxEntries: entries })),
+          trace,
+          entries,
+        );
+        const lru = prefill(lruCacheOps(new LRUCache({ max: entries })), trace, entries);
+        const map = prefill(mapOps(new Map()), trace, entries);
+        const contenders: Contender<string>[] = [
+          { name: 'eed MemoryStore', role: 'eed', run: () => replay(memory, trace) },
+          { name: 'lru-cache', role: 'peer', run: () => replay(lru, trace) },
+          {
+            name: 'Map (unbounded)',
+            role: 'floor',
+            checkAnswer: false,
+            run: () => replay(map, trace),
+          },
+        ];
+        const title = `cache ${entries} ${mix.name}`;
+        const result = await compare(title, profile.cache.ops, contenders, profile.effort);
+        checks.push(...result.checks);
+        tables.push(
+          throughputTable(
+            `${mix.name} get/set, ${entries.toLocaleString('en-US')} entries, ${profile.cache.ops.toLocaleString('en-US')} ops per run (ops = get or set)`,
+            result,
+            [
+              `hits/sum of values hit: ${contenders.map((c) => `${c.name} ${result.answers.get(c.name)}`).join('; ')}`,
+            ],
+          ),
+        );
+        if (mix.setShare === 0.1) {
+          const eed = row(result, 'eed MemoryStore');
+          const peer = row(result, 'lru-cache');
+          targets.push({
+            description: `case 3: MemoryStore at least 0.9x lru-cache on a 90/10 mix at ${entries.toLocaleString('en-US')} entries`,
+            met: peer.msPerRun / eed.msPerRun >= 0.9,
+            measured: `${times(peer.msPerRun / eed.msPerRun)} lru-cache's speed (${eed.usPerOp.toFixed(3)} vs ${peer.usPerOp.toFixed(3)} us/op)`,
+          });
+        }
+      }
+    }
+    const result: CaseResult = {
+      id: this.id,
+      title: this.title,
+      tables,
+      targets,
+      checks,
+    };
+    return result;
+  },
+};
