@@ -11,8 +11,7 @@ const KINDS = new Map([
 ]);
 
 const project = JSON.parse(readFileSync('docs/api/api.json', 'utf8'));
-const hasExample = (comment) =>
-  comment?.blockTags?.some((tag) => tag.tag === '@example') === true;
+const hasExample = (comment) => comment?.blockTags?.some((tag) => tag.tag === '@example') === true;
 const hasSummary = (comment) => (comment?.summary ?? []).some((part) => part.text.trim() !== '');
 
 const problems = [];
