@@ -68,3 +68,16 @@ export { markovPredictor } from './speculation/learnedPredictor.js';
 export type { MarkovPredictorOptions, Prediction } from './speculation/MarkovPredictor.js';
 export { MarkovPredictor } from './speculation/MarkovPredictor.js';
 export type { Predict, PrefetchCandidate } from './speculation/types.js';
+export type {
+  ChromeTrace,
+  ChromeTraceEvent,
+  ChromeTraceOptions,
+  TraceArg,
+  TraceCompleteEvent,
+  TraceCounterEvent,
+  TraceInstantEvent,
+  TraceMetadataEvent,
+} from './metrics/chromeTrace.js';
+export { toChromeTrace } from './metrics/chromeTrace.js';
+export type { ProgressOptions, ProgressSnapshot } from './metrics/progress.js';
+export { progress$ } from './metrics/progress.js';
