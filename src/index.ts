@@ -47,9 +47,13 @@ export type {
   Work,
 } from './executor/types.js';
 export { PRIORITIES, TaskControl } from './executor/types.js';
+export type { LatencyRegistryOptions } from './hedge/LatencyRegistry.js';
+export { LatencyRegistry, sharedLatencyRegistry } from './hedge/LatencyRegistry.js';
 export type { Alert, AlertKind, AlertThresholds } from './metrics/AlertMonitor.js';
 export { AlertMonitor } from './metrics/AlertMonitor.js';
 export type * from './metrics/events.js';
+export type { LatencyHistogramOptions } from './metrics/LatencyHistogram.js';
+export { LATENCY_HISTOGRAM_ERROR, LatencyHistogram } from './metrics/LatencyHistogram.js';
 export { LatencySketch } from './metrics/LatencySketch.js';
 export type { MetricsAggregatorOptions } from './metrics/MetricsAggregator.js';
 export { MetricsAggregator } from './metrics/MetricsAggregator.js';
@@ -63,6 +67,7 @@ export type {
   TaskMetrics,
   TierMetrics,
 } from './metrics/types.js';
+export type { EventSink, ShortCircuitOptions } from './shortCircuit/types.js';
 export type { MarkovPredictorFnOptions } from './speculation/learnedPredictor.js';
 export { markovPredictor } from './speculation/learnedPredictor.js';
 export type { MarkovPredictorOptions, Prediction } from './speculation/MarkovPredictor.js';

@@ -1,0 +1,284 @@
+import { AbortError, createExecutor, type ShortCircuitEvent } from 'eed';
+import { someMap } from 'eed/operators';
+import fc from 'fast-check';
+import {
+  concatMap,
+  EMPTY,
+  EmptyError,
+  firstValueFrom,
+  from,
+  NEVER,
+  type Observable,
+  of,
+  range,
+  Subject,
+  tap,
+  throwError,
+} from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { deferred } from '../executor/helpers.js';
+
+const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+describe('someMap: basics', () => {
+  it('is Array#some over async predicates', async () => {
+    expect(await firstValueFrom(from([1, 2, 3]).pipe(someMap(async (x) => x > 2)))).toBe(true);
+    expect(await firstValueFrom(from([1, 2, 3]).pipe(someMap(async (x) => x > 3)))).toBe(false);
+    expect(await firstValueFrom(EMPTY.pipe(someMap(async () => true)))).toBe(false);
+    expect(await firstValueFrom(from([0, 1]).pipe(someMap((x) => of(x === 1))))).toBe(true);
+  });
+
+  it('answers true at the first true: aborts the running, never starts the waiting', async () => {
+    const source = new Subject<number>();
+    const runs = [0, 1, 2, 3].map(() => deferred<boolean>());
+    const signals: AbortSignal[] = [];
+    const predicate = vi.fn((x: number, _i: number, signal: AbortSignal) => {
+      signals[x] = signal;
+      return (runs[x] as ReturnType<typeof deferred<boolean>>).promise;
+    });
+    const values: boolean[] = [];
+    let completed = false;
+    source.pipe(someMap(predicate, { concurrency: 2 })).subscribe({
+      next: (v) => {
+        values.push(v);
+        // The others are already aborted when the answer arrives.
+        expect(signals[0]?.aborted).toBe(true);
+      },
+      complete: () => {
+        completed = true;
+      },
+    });
+    for (let i = 0; i < 4; i++) source.next(i);
+    runs[1]?.resolve(true);
+    await flush();
+    expect(values).toEqual([true]);
+    expect(completed).toBe(true);
+    expect(signals[0]?.reason).toBeInstanceOf(AbortError);
+    expect(signals[1]?.aborted).toBe(false);
+    expect(predicate).toHaveBeenCalledTimes(2);
+    expect(source.observed).toBe(false);
+  });
+
+  it('waits for every predicate before answering false', async () => {
+    const runs = [0, 1, 2].map(() => deferred<boolean>());
+    const values: boolean[] = [];
+    from([0, 1, 2])
+      .pipe(someMap((x) => (runs[x] as ReturnType<typeof deferred<boolean>>).promise))
+      .subscribe((v) => values.push(v));
+    runs[0]?.resolve(false);
+    runs[2]?.resolve(false);
+    await flush();
+    expect(values).toEqual([]);
+    runs[1]?.resolve(false);
+    await flush();
+    expect(values).toEqual([false]);
+  });
+
+  it('counts the first value only, by truthiness', async () => {
+    const truthy = (x: number) => of(x, 0) as unknown as Observable<boolean>;
+    expect(await firstValueFrom(from([0, 3]).pipe(someMap(truthy)))).toBe(true);
+  });
+
+  it('a failing predicate errors the output after aborting the others', async () => {
+    const source = new Subject<number>();
+    const signals: AbortSignal[] = [];
+    const boom = new Error('boom');
+    let error: unknown;
+    source
+      .pipe(
+        someMap((x, _i, signal) => {
+          signals.push(signal);
+          return x === 1 ? throwError(() => boom) : NEVER;
+        }),
+      )
+      .subscribe({
+        error: (e: unknown) => {
+          error = e;
+          expect(signals[0]?.aborted).toBe(true);
+        },
+      });
+    source.next(0);
+    source.next(1);
+    expect(error).toBe(boom);
+    expect(source.observed).toBe(false);
+  });
+
+  it('a predicate that completes without a value errors with EmptyError', async () => {
+    await expect(firstValueFrom(of(1).pipe(someMap(() => EMPTY)))).rejects.toBeInstanceOf(
+      EmptyError,
+    );
+  });
+
+  it('reports the work it saved', async () => {
+    const events: ShortCircuitEvent[] = [];
+    const executor = createExecutor({ concurrency: 2 });
+    const runs = [0, 1, 2, 3, 4].map(() => deferred<boolean>());
+    const answer = firstValueFrom(
+      range(0, 5).pipe(
+        someMap((x) => (runs[x] as ReturnType<typeof deferred<boolean>>).promise, {
+          executor,
+          label: 'checks',
+          events: { next: (e) => events.push(e) },
+        }),
+      ),
+    );
+    runs[0]?.resolve(true);
+    expect(await answer).toBe(true);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'short-circuit',
+        operator: 'someMap',
+        label: 'checks',
+        aborted: 1,
+        skipped: 3,
+      }),
+    ]);
+    expect(executor.stats()).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it('validates its arguments at construction', () => {
+    expect(() => someMap(undefined as never)).toThrow(
+      'someMap: predicate must be a function; received undefined',
+    );
+    expect(() => someMap(() => of(true), { concurrency: 1.5 })).toThrow(
+      /someMap: concurrency must be an integer >= 1.*received 1.5/,
+    );
+  });
+});
+
+describe('someMap: marbles', () => {
+  const testScheduler = () =>
+    new TestScheduler((actual, expected) => {
+      expect(actual).toEqual(expected);
+    });
+
+  it('emits true at the first true, unsubscribing the source and every other predicate', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const source = hot<'a' | 'b' | 'c' | 'd'>('-a-b-c--d|');
+      const inners = {
+        a: cold('-------f|', { f: false }),
+        b: cold('-f|', { f: false }),
+        c: cold('--t|', { t: true }),
+        d: cold('t|', { t: true }),
+      };
+      const result = source.pipe(someMap((v: 'a' | 'b' | 'c' | 'd') => inners[v]));
+      expectObservable(result).toBe('-------(t|)', { t: true });
+      expectSubscriptions(source.subscriptions).toBe('^------!');
+      expectSubscriptions(inners.a.subscriptions).toBe('-^-----!');
+      expectSubscriptions(inners.b.subscriptions).toBe('---^!');
+      expectSubscriptions(inners.c.subscriptions).toBe('-----^-!');
+      expectSubscriptions(inners.d.subscriptions).toBe([]);
+    });
+  });
+
+  it('emits false when the source completes and every predicate said false', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold<'a' | 'b'>('ab|');
+      const inners = { a: cold('---f|', { f: false }), b: cold('-f|', { f: false }) };
+      expectObservable(source.pipe(someMap((v: 'a' | 'b') => inners[v]))).toBe('---(f|)', {
+        f: false,
+      });
+    });
+  });
+
+  it('with concurrency 1 starts the next predicate only when the last one answered', () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<'a' | 'b' | 'c'>('(abc|)');
+      const inners = {
+        a: cold('--f', { f: false }),
+        b: cold('--t', { t: true }),
+        c: cold('t', { t: true }),
+      };
+      const result = source.pipe(someMap((v: 'a' | 'b' | 'c') => inners[v], { concurrency: 1 }));
+      expectObservable(result).toBe('----(t|)', { t: true });
+      expectSubscriptions(inners.a.subscriptions).toBe('^-!');
+      expectSubscriptions(inners.b.subscriptions).toBe('--^-!');
+      expectSubscriptions(inners.c.subscriptions).toBe([]);
+    });
+  });
+});
+
+type Answer = 'true' | 'false' | 'error';
+
+describe('someMap: properties', () => {
+  it('answers like Array#some; nothing starts after the answer; running signals are aborted', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(fc.constantFrom<Answer>('true', 'false', 'false', 'error'), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 1, max: 3 })),
+        async (s, answers, concurrency, asyncSource, shared) => {
+          // A shared executor smaller than the cap queues alternatives in its lanes.
+          const executor = shared === null ? undefined : createExecutor({ concurrency: shared });
+          const calls: { index: number; signal: AbortSignal; settled: boolean }[] = [];
+          const log: string[] = [];
+          let active = 0;
+          let maxActive = 0;
+          let received = 0;
+          let unsettledAbortedAtEnd = true;
+          const predicate = (x: number, index: number, signal: AbortSignal) => {
+            log.push(`start ${index}`);
+            const call = { index, signal, settled: false };
+            calls.push(call);
+            active++;
+            maxActive = Math.max(maxActive, active);
+            return s.schedule(Promise.resolve(), `predicate ${index}`).then(() => {
+              call.settled = true;
+              active--;
+              if (answers[x] === 'error') throw new Error(`predicate ${x}`);
+              return answers[x] === 'true';
+            });
+          };
+          const source = (
+            asyncSource
+              ? range(0, answers.length).pipe(
+                  concatMap((i) => s.schedule(Promise.resolve(i), `source ${i}`)),
+                )
+              : range(0, answers.length)
+          ).pipe(tap(() => received++));
+          const check = () => {
+            log.push('end');
+            const unsettled = calls.filter((c) => !c.settled);
+            unsettledAbortedAtEnd = unsettled.every((c) => c.signal.aborted);
+          };
+          const ended = new Promise<{ value?: boolean; error?: unknown }>((resolve) => {
+            let value: boolean | undefined;
+            source.pipe(someMap(predicate, { concurrency, executor })).subscribe({
+              next: (v) => {
+                value = v;
+                check();
+              },
+              error: (error: unknown) => {
+                check();
+                resolve({ error });
+              },
+              complete: () => resolve({ value }),
+            });
+          });
+          const outcome = await s.waitFor(ended);
+          await s.waitIdle();
+          expect(maxActive).toBeLessThanOrEqual(concurrency);
+          expect(log.indexOf('end')).toBe(log.length - 1);
+          expect(unsettledAbortedAtEnd).toBe(true);
+          expect(received).toBeLessThanOrEqual(answers.length);
+          if (outcome.error !== undefined) {
+            expect(answers).toContain('error');
+          } else if (outcome.value === true) {
+            expect(answers).toContain('true');
+          } else {
+            expect(outcome.value).toBe(false);
+            expect(answers.every((a) => a === 'false')).toBe(true);
+            expect(calls).toHaveLength(answers.length);
+          }
+          if (!answers.includes('error')) {
+            expect(outcome.value).toBe(answers.includes('true'));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
