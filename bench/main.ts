@@ -3,11 +3,11 @@
  * tables to stdout (progress goes to stderr); see `--help`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CaseResult, caseToMarkdown } from './harness.js';
+import { resultsDir } from './paths.js';
 import { PROFILES, type Profile } from './profiles.js';
 import { CASES, runSuite } from './suite.js';
 
@@ -29,17 +29,26 @@ export function machine() {
     cores: list.length,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    /** 1-minute load average when the run started and ended (other processes share the cores). */
+    loadAverage: loadavg()[0] ?? 0,
     gcExposed: typeof globalThis.gc === 'function',
   };
 }
 
 /** The report as Markdown. */
-export function toMarkdown(results: readonly CaseResult[], profile: Profile, command: string) {
+export function toMarkdown(
+  results: readonly CaseResult[],
+  profile: Profile,
+  command: string,
+  loadAtStart: number,
+) {
   const m = machine();
   const head = [
     `## eed benchmarks (${profile.name})`,
     '',
-    `- machine: ${m.cores} cores, ${m.cpu}, ${m.platform}`,
+    `- machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGb} GiB, ${m.platform}`,
+    `- load average (1 min) at start / end: ${loadAtStart.toFixed(2)} / ${m.loadAverage.toFixed(2)}`,
     `- node ${m.node}${m.gcExposed ? ', --expose-gc' : ''}`,
     `- date: ${new Date().toISOString()}`,
     `- command: \`${command}\``,
@@ -81,6 +90,7 @@ async function main() {
   const only = values.only?.split(',').filter((id) => id !== '') ?? [];
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const results = await runSuite({
     profile,
     only,
@@ -88,20 +98,19 @@ async function main() {
   });
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
-    `${toMarkdown(results, profile, command)}\nTotal time: ${seconds.toFixed(0)} s\n`,
+    `${toMarkdown(results, profile, command, loadAtStart)}\nTotal time: ${seconds.toFixed(0)} s\n`,
   );
 
   if (values.json || values.out !== undefined) {
-    const here = dirname(fileURLToPath(import.meta.url));
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const file = values.out ?? join(here, 'results', `${profile.name}-${stamp}.json`);
+    const file = values.out ?? join(resultsDir, `${profile.name}-${stamp}.json`);
     mkdirSync(dirname(file), { recursive: true });
     const report = {
       profile: profile.name,
       date: new Date().toISOString(),
       command,
       seconds,
-      machine: machine(),
+      machine: { ...machine(), loadAverageAtStart: loadAtStart },
       cases: results,
     };
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

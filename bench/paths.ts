@@ -27,3 +27,8 @@ export const childNodeArgs: readonly string[] = built ? [] : ['--import', 'tsx']
 
 /** The working directory for children (the package root, where tsx resolves). */
 export const childCwd: string = built ? process.cwd() : join(scriptDir, '..');
+
+/** Where `--json` writes: `bench/results/` (gitignored). */
+export const resultsDir: string = built
+  ? join(process.cwd(), 'bench', 'results')
+  : join(scriptDir, 'results');

@@ -3,7 +3,10 @@ import type { Effort } from './harness.js';
 /** Sizes and effort of one benchmark run. */
 export interface Profile {
   readonly name: 'full' | 'quick' | 'tiny';
-  /** Effort of the scheduler-scale comparisons (one run = a whole workload). */
+  /**
+   * Effort of the scheduler-scale comparisons (one run = a whole workload). Every
+   * contender also runs once before (to check its answer), which warms it up too.
+   */
   readonly effort: Effort;
   /** Effort of the slowest comparisons (1M-task runs, priorities through p-queue). */
   readonly heavyEffort: Effort;
@@ -29,11 +32,11 @@ export interface Profile {
 
 const FULL: Profile = {
   name: 'full',
-  effort: { rounds: 5, iterations: 2, warmup: 2 },
-  heavyEffort: { rounds: 3, iterations: 1, warmup: 1 },
+  effort: { rounds: 3, iterations: 1, warmup: 1 },
+  heavyEffort: { rounds: 2, iterations: 1, warmup: 0 },
   scheduler: { tasks: 100_000, concurrency: 10, flatSmall: 10_000, flatLarge: 1_000_000 },
   dedupe: { requests: 100_000, keys: 1_000, wave: 1_000 },
-  cache: { entries: [10_000, 1_000_000], ops: 1_000_000 },
+  cache: { entries: [10_000, 1_000_000], ops: 500_000 },
   batching: { loads: 100_000, batchSize: 100 },
   memory: { items: 1_000_000, samples: 100 },
   eviction: { keys: 100_000, requests: 1_000_000, capacity: 5_000 },
@@ -43,14 +46,14 @@ const FULL: Profile = {
 
 const QUICK: Profile = {
   name: 'quick',
-  effort: { rounds: 2, iterations: 1, warmup: 1 },
-  heavyEffort: { rounds: 1, iterations: 1, warmup: 1 },
-  scheduler: { tasks: 20_000, concurrency: 10, flatSmall: 10_000, flatLarge: 100_000 },
-  dedupe: { requests: 20_000, keys: 1_000, wave: 1_000 },
-  cache: { entries: [10_000, 100_000], ops: 200_000 },
-  batching: { loads: 20_000, batchSize: 100 },
-  memory: { items: 100_000, samples: 50 },
-  eviction: { keys: 20_000, requests: 200_000, capacity: 1_000 },
+  effort: { rounds: 2, iterations: 1, warmup: 0 },
+  heavyEffort: { rounds: 1, iterations: 1, warmup: 0 },
+  scheduler: { tasks: 10_000, concurrency: 10, flatSmall: 10_000, flatLarge: 50_000 },
+  dedupe: { requests: 10_000, keys: 1_000, wave: 1_000 },
+  cache: { entries: [10_000, 100_000], ops: 100_000 },
+  batching: { loads: 10_000, batchSize: 100 },
+  memory: { items: 50_000, samples: 20 },
+  eviction: { keys: 20_000, requests: 100_000, capacity: 1_000 },
   prefetch: { requests: 1_000, pages: 60 },
   hedge: { requests: 100 },
 };
