@@ -1,4 +1,4 @@
-import { type Observable, type ObservableInput, Subscriber } from 'rxjs';
+import { EMPTY, type Observable, type ObservableInput, Subscriber } from 'rxjs';
 import { RingBuffer } from '../util/RingBuffer.js';
 import { createExecutor } from './createExecutor.js';
 import type { TaskRef } from './PriorityExecutor.js';
@@ -172,9 +172,11 @@ export function parallelInternals<T, R>(
     };
     ref = submitTask<R>(
       executor,
+      // A task of ours may get a slot while teardown cancels its siblings (a shared
+      // executor hands the freed slot on at once): once closed, it must not call project.
       usesSignal
-        ? (signal) => project(value, index, signal)
-        : () => project(value, index, UNUSED_SIGNAL),
+        ? (signal) => (closed ? EMPTY : project(value, index, signal))
+        : () => (closed ? EMPTY : project(value, index, UNUSED_SIGNAL)),
       scheduleOptions,
       priority,
       {
@@ -246,7 +248,9 @@ export function parallelInternals<T, R>(
     sourceSubscriber.unsubscribe();
     buffer.clear();
     slots?.clear();
-    const refs = [...active];
+    // Newest first: queued tasks (the newest) go before running ones, so a slot freed by
+    // cancelling a running task is never handed to a sibling that is about to go too.
+    const refs = [...active].reverse();
     active.clear();
     for (const ref of refs) ref.cancel();
   };
