@@ -44,14 +44,18 @@ const INFINITY = Number.POSITIVE_INFINITY;
  * ```
  */
 export interface FileSystemStoreFileHandle {
+  /** The open file's inode and size (`FileHandle.stat`). */
   stat(): Promise<{ readonly ino: number; readonly size: number }>;
+  /** Reads `length` bytes at `position` into `buffer` at `offset` (`FileHandle.read`). */
   read(
     buffer: Uint8Array,
     offset: number,
     length: number,
     position: number,
   ): Promise<{ readonly bytesRead: number }>;
+  /** The whole file (`FileHandle.readFile`). */
   readFile(): Promise<Uint8Array>;
+  /** Closes the handle (`FileHandle.close`). */
   close(): Promise<void>;
 }
 
@@ -72,12 +76,19 @@ export interface FileSystemStoreFileHandle {
  * ```
  */
 export interface FileSystemStoreFs {
+  /** Creates a directory and its parents (`fs.mkdir`). */
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  /** The names in a directory (`fs.readdir`). */
   readdir(path: string): Promise<string[]>;
+  /** Opens a file for reading (`fs.open`). */
   open(path: string, flags: 'r'): Promise<FileSystemStoreFileHandle>;
+  /** Writes a new file, failing if it exists (`fs.writeFile` with flag `wx`). */
   writeFile(path: string, data: Uint8Array, options: { flag: 'wx' }): Promise<void>;
+  /** Moves a file into place atomically (`fs.rename`). */
   rename(oldPath: string, newPath: string): Promise<void>;
+  /** Removes a file (`fs.unlink`). */
   unlink(path: string): Promise<void>;
+  /** A file's inode and modification time (`fs.stat`). */
   stat(path: string): Promise<{ readonly ino: number; readonly mtimeMs: number }>;
 }
 
