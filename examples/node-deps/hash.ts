@@ -21,11 +21,11 @@ export async function hashFile(path: string, signal: AbortSignal): Promise<FileH
   return { size, sha256: hash.digest('hex') };
 }
 
-/** A package's fingerprint: SHA-256 over its files' paths and hashes, in path order. */
-export function hashPackage(files: { rel: string; sha256: string }[]): string {
+/** SHA-256 over named hashes (`rel` -> `sha256`), in name order: a fingerprint of a set. */
+export function hashOfHashes(items: { rel: string; sha256: string }[]): string {
   const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
-    hash.update(`${file.rel}\0${file.sha256}\n`);
+  for (const item of [...items].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
+    hash.update(`${item.rel}\0${item.sha256}\n`);
   }
   return hash.digest('hex');
 }

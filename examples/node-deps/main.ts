@@ -1,74 +1,141 @@
 /**
- * `npm run demo`: hashes every file of an installed `node_modules` (SHA-256, streamed)
- * on one shared eed executor, then prints the ten heaviest packages and what the
- * executor did. Run with `--help` for the flags.
+ * `npm run demo`: the dependency graph of an installed `node_modules`, analysed with eed.
+ * A cheap first pass reads every `package.json` and resolves dependencies the way Node
+ * does; then every package's files are hashed through one shared engine (keyed single
+ * flight + memory/filesystem cache), the largest subtrees first. Run with `--help`.
  */
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { tap } from 'rxjs';
-import { parallelMap } from '../../operators/index.js';
-import { createExecutor } from '../../src/index.js';
-import { type FileHash, hashFile, hashPackage } from './hash.js';
-import {
-  formatBytes,
-  formatCount,
-  formatSeconds,
-  meterExecutor,
-  type PackageRow,
-  Progress,
-  printPackages,
-  printSummary,
-} from './report.js';
-import { describeError, type FoundFile, type Problem, walk } from './walk.js';
+import { basename, join } from 'node:path';
+import { createEngine } from 'eed';
+import { createNodeCache, type NodeCache } from 'eed/node';
+import { type Analysed, analyse } from './analyse.js';
+import { type DemoOptions, HELP, parseCommandLine, UsageError } from './args.js';
+import { transitiveDependencies } from './closure.js';
+import { drain } from './drain.js';
+import { formatBytes, formatCount, formatSeconds, plural } from './format.js';
+import { hashOfHashes } from './hash.js';
+import { planRequests } from './plan.js';
+import { Problems } from './problems.js';
+import { showProgress } from './progressBar.js';
+import { printCacheVerdict, printHeaviest, printMetrics } from './report.js';
+import { buildGraph } from './resolve.js';
+import { scan } from './scan.js';
+import { packageRows } from './sizes.js';
+import { recordEvents, writeTrace } from './trace.js';
 
-const HELP = `Usage: npm run demo -- [--dir PATH] [--concurrency N]
+/** How long a package's digest stays valid on disk; its key changes when it is reinstalled. */
+const CACHE_TTL_MS = 7 * 24 * 60 * 60_000;
 
-Hashes every file of a node_modules directory (SHA-256, streamed) with eed's
-parallelMap on one shared executor, then prints the ten heaviest packages and
-what the executor did.
+async function main(): Promise<void> {
+  const options = readOptions();
+  if (options === undefined) return;
+  const started = performance.now();
+  const root = await findRoot(options.dir);
+  if (root === undefined) {
+    console.error(`error: ${options.dir} is not a directory (or cannot be reached)`);
+    process.exitCode = 1;
+    return;
+  }
+  const cacheDir = options.cacheDir ?? join(root, '.cache', 'eed-demo');
+  const tracePath = options.trace ?? join(root, '.cache', 'eed-demo-trace.json');
+  // A batch job waits for its disk cache rather than give up after the default 250 ms.
+  const cache: NodeCache | undefined = options.fresh
+    ? undefined
+    : createNodeCache({ dir: cacheDir, ttl: CACHE_TTL_MS, timeoutMs: 10_000 });
+  // --fresh: the engine's default in-memory cache, so the disk is neither read nor written.
+  const engine = createEngine({ executor: { concurrency: options.concurrency }, cache });
+  const recorder = recordEvents(engine);
+  const problems = new Problems();
+  const cacheNote = cache === undefined ? 'off (--fresh)' : cacheDir;
+  console.log(`Analysing ${root}\n  concurrency ${options.concurrency}, cache ${cacheNote}`);
 
-  --dir PATH         node_modules to analyse, or a project that contains one
-                     (default: this package's own node_modules)
-  --concurrency N    most tasks running at once, 1 to 1024 (default 16)
-  --help             show this help
+  // 1. The cheap pass: manifests and the graph.
+  const manifests = await drain(scan(root, engine.executor, (p) => problems.add(p)));
+  const graph = buildGraph(manifests);
+  const transitive = transitiveDependencies(graph);
+  const plan = planRequests(graph, transitive);
+  const scannedMs = performance.now() - started;
+  const nested = graph.packages.filter((pkg) => pkg.rel.includes('/node_modules/')).length;
+  console.log(
+    `Found ${plural(graph.packages.length, 'package')} (${formatCount(nested)} nested), ` +
+      `${plural(graph.edges, 'dependency edge')} in ${formatSeconds(scannedMs)}; hashing them, ` +
+      `the largest subtrees first (${formatCount(plan.critical.size)} packages in the critical lane)`,
+  );
 
-Exit code: 0 on success; 1 if the directory is missing or some file in it
-could not be read (the rest is still analysed); 2 for bad arguments.`;
+  // 2. Hash every package: one engine.run per request, each package executed once.
+  const progress = showProgress(engine, plan.requests.length);
+  const digests = new Map<string, Analysed>();
+  for (const answer of await drain(analyse(engine, plan.requests))) {
+    if (digests.has(answer.pkg.realpath)) continue;
+    digests.set(answer.pkg.realpath, answer);
+    for (const problem of answer.problems) problems.add(problem);
+  }
+  progress.unsubscribe();
+  const analysedMs = performance.now() - started - scannedMs;
+  const metrics = engine.metrics();
+  recorder.stop();
 
-/** Parses the command line; exits with code 2 and a message on bad input. */
-function parseCommandLine(): { dir: string; concurrency: number } {
-  const usageError = (message: string): never => {
-    console.error(`error: ${message}\nRun with --help for usage.`);
-    process.exit(2);
-  };
-  let values: { dir?: string; concurrency?: string; help?: boolean };
+  // 3. Report.
+  const rows = packageRows(graph.packages, transitive, digests);
+  printHeaviest(rows.slice(0, 10), rows.length);
+
+  const answers = [...digests.values()];
+  const files = answers.reduce((sum, a) => sum + a.digest.files, 0);
+  const bytes = answers.reduce((sum, a) => sum + a.digest.bytes, 0);
+  const missing = graph.unresolved.filter((u) => u.kind === 'required');
+  const tree = hashOfHashes(answers.map((a) => ({ rel: a.pkg.rel, sha256: a.digest.sha256 })));
+  console.log(
+    `\nHashed ${formatCount(files)} files, ${formatBytes(bytes)}; ` +
+      `${formatCount(graph.unresolved.length - missing.length)} optional or peer dependencies ` +
+      `not installed; tree sha256 ${tree.slice(0, 16)}`,
+  );
+
+  printMetrics(metrics, options.concurrency);
+  printCacheVerdict(metrics, cache === undefined, analysedMs);
+  console.log(
+    `Wall time: ${formatSeconds(performance.now() - started)} ` +
+      `(scan ${formatSeconds(scannedMs)}, hashing ${formatSeconds(analysedMs)}); ` +
+      `${formatSeconds(process.uptime() * 1000)} since the process started (loading included)`,
+  );
+
   try {
-    ({ values } = parseArgs({
-      options: {
-        dir: { type: 'string' },
-        concurrency: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    const size = await writeTrace(tracePath, recorder.events);
+    console.log(
+      `\nTrace: ${tracePath} (${formatCount(recorder.events.length)} events, ${formatBytes(size)})` +
+        '\n  open https://ui.perfetto.dev, click "Open trace file" and pick it (or chrome://tracing)',
+    );
   } catch (error) {
-    return usageError((error as Error).message);
+    problems.add({
+      path: tracePath,
+      message: `could not write the trace: ${(error as Error).message}`,
+    });
   }
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
+
+  for (const { from, name } of missing) {
+    problems.add({ path: from.location, message: `requires ${name}, which is not installed` });
   }
-  const raw = values.concurrency ?? '16';
-  const concurrency = Number(raw);
-  if (!/^\d+$/.test(raw) || concurrency < 1 || concurrency > 1024) {
-    usageError(`--concurrency must be an integer from 1 to 1024; received "${raw}"`);
+  if (problems.size > 0) {
+    console.error(`\n${plural(problems.size, 'problem')}; the rest was analysed:`);
+    for (const problem of problems.list()) console.error(`  ${problem.path}: ${problem.message}`);
   }
-  const dir = values.dir ?? fileURLToPath(new URL('../../node_modules', import.meta.url));
-  return { dir: resolve(dir), concurrency };
+  await cache?.flush();
+  process.exitCode = problems.size > 0 ? 1 : 0;
 }
 
-/** The node_modules to walk: `dir` itself, or `dir/node_modules` for a project directory. */
+/** Options from the command line; prints the help (undefined) or exits 2 on bad input. */
+function readOptions(): DemoOptions | undefined {
+  try {
+    const options = parseCommandLine(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd());
+    if (options === undefined) console.log(HELP);
+    return options;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}\nRun with --help for usage.`);
+    process.exit(2);
+  }
+}
+
+/** The node_modules to analyse: `dir` itself, or `dir/node_modules` for a project directory. */
 async function findRoot(dir: string): Promise<string | undefined> {
   const isDirectory = (path: string) =>
     stat(path).then(
@@ -78,108 +145,6 @@ async function findRoot(dir: string): Promise<string | undefined> {
   if (!(await isDirectory(dir))) return undefined;
   const nested = join(dir, 'node_modules');
   return basename(dir) !== 'node_modules' && (await isDirectory(nested)) ? nested : dir;
-}
-
-type Outcome = { file: FoundFile; hash: FileHash } | { file: FoundFile; error: unknown };
-
-async function main(): Promise<void> {
-  const { dir, concurrency } = parseCommandLine();
-  const root = await findRoot(dir);
-  if (root === undefined) {
-    console.error(`error: ${dir} is not a directory (or cannot be reached)`);
-    process.exit(1);
-  }
-  console.log(`Hashing ${root} with concurrency ${concurrency}`);
-
-  // One executor for all the I/O: directory reads (critical) and file hashing (normal)
-  // share its `concurrency` slots. Meter it before any work starts.
-  const executor = createExecutor({ concurrency });
-  const meter = meterExecutor(executor);
-  const progress = new Progress();
-  const problems: Problem[] = [];
-  const packages = new Map<string, { files: { rel: string; sha256: string }[]; bytes: number }>();
-  const started = performance.now();
-
-  const outcomes$ = walk(root, executor, (problem) => problems.push(problem)).pipe(
-    tap({
-      next: () => progress.found++,
-      complete: () => {
-        progress.listing = false;
-      },
-    }),
-    parallelMap(
-      // A file that cannot be read becomes an outcome, not an error: an error would tear
-      // the whole pipeline down. An abort (Ctrl-C) still rejects, and ends the run.
-      (file, _index, signal): Promise<Outcome> =>
-        hashFile(file.path, signal).then(
-          (hash) => ({ file, hash }),
-          (error: unknown) => {
-            if (signal.aborted) throw error;
-            return { file, error };
-          },
-        ),
-      { executor, priority: 'normal', label: 'hash' },
-    ),
-  );
-
-  await new Promise<void>((done, fail) => {
-    const subscription = outcomes$.subscribe({
-      next: (outcome) => {
-        progress.done++;
-        if ('error' in outcome) {
-          problems.push({ path: outcome.file.path, message: describeError(outcome.error) });
-        } else {
-          const pkg = packages.get(outcome.file.pkg) ?? { files: [], bytes: 0 };
-          pkg.files.push({ rel: outcome.file.rel, sha256: outcome.hash.sha256 });
-          pkg.bytes += outcome.hash.size;
-          packages.set(outcome.file.pkg, pkg);
-          progress.bytes += outcome.hash.size;
-        }
-        progress.update();
-      },
-      error: fail,
-      complete: done,
-    });
-    // Ctrl-C: unsubscribing aborts every running task's signal, which destroys its stream.
-    process.once('SIGINT', () => {
-      subscription.unsubscribe();
-      console.error('\ninterrupted: running reads aborted');
-      process.exit(130);
-    });
-  });
-  const wallMs = performance.now() - started;
-  progress.update(true);
-  meter.stop();
-
-  const rows: PackageRow[] = [...packages]
-    .map(([name, pkg]) => ({
-      name,
-      files: pkg.files.length,
-      bytes: pkg.bytes,
-      sha256: hashPackage(pkg.files),
-    }))
-    .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
-  printPackages(rows.slice(0, 10), rows.length);
-
-  if (problems.length > 0) {
-    console.log(`\n${problems.length} could not be read (the rest was analysed):`);
-    for (const problem of problems) console.log(`  ${problem.path}: ${problem.message}`);
-  }
-
-  const hashed = rows.reduce((sum, row) => sum + row.files, 0);
-  const tasks = [...meter.tasks].map(([label, n]) => `${formatCount(n)} ${label}`).join(' + ');
-  const fingerprint = hashPackage(rows.map((row) => ({ rel: row.name, sha256: row.sha256 })));
-  printSummary([
-    ['files', `${formatCount(hashed)} in ${formatCount(rows.length)} packages`],
-    ['bytes', formatBytes(progress.bytes)],
-    ['wall time', `${formatSeconds(wallMs)} (${formatBytes((progress.bytes / wallMs) * 1000)}/s)`],
-    ['tasks', `${tasks} on one executor, concurrency ${concurrency}`],
-    ['peak running', formatCount(meter.peakRunning)],
-    ['speedup', `${(meter.busyMs / wallMs).toFixed(1)}x (sum of task durations / wall time)`],
-    ['fingerprint', `${fingerprint.slice(0, 16)} (sha256 over all packages)`],
-    ['problems', formatCount(problems.length)],
-  ]);
-  process.exitCode = problems.length > 0 ? 1 : 0;
 }
 
 // Output piped into `head` and closed early: stop quietly instead of crashing on EPIPE.

@@ -1,126 +1,109 @@
-import type { Executor } from '../../src/index.js';
-
-const count = new Intl.NumberFormat('en-US');
-
-/** `1234567` -> `1.2 MB` (decimal units). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
-
-export const formatCount = (n: number): string => count.format(n);
-export const formatSeconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-
-/**
- * A progress line on stdout: on a TTY one line redrawn in place (at most every 100 ms);
- * otherwise a line each time another 10% of the files is done.
- */
-export class Progress {
-  done = 0;
-  bytes = 0;
-  found = 0;
-  listing = true;
-  readonly #started = performance.now();
-  readonly #tty = process.stdout.isTTY === true;
-  #lastDraw = 0;
-  #lastDecile = 0;
-
-  update(final = false): void {
-    const elapsed = performance.now() - this.#started;
-    if (this.#tty) {
-      if (!final && elapsed - this.#lastDraw < 100) return;
-      this.#lastDraw = elapsed;
-      process.stdout.write(`\r\x1b[2K${this.#line(elapsed)}${final ? '\n' : ''}`);
-      return;
-    }
-    if (this.listing || this.found === 0) return;
-    const decile = Math.floor((this.done / this.found) * 10);
-    if (decile > this.#lastDecile) {
-      this.#lastDecile = decile;
-      process.stdout.write(`${this.#line(elapsed)}\n`);
-    }
-  }
-
-  #line(elapsed: number): string {
-    const files = `${formatCount(this.done)} / ${formatCount(this.found)}${this.listing ? '+' : ''} files`;
-    const percent = this.listing
-      ? ' ...'
-      : `${Math.floor((this.done / Math.max(this.found, 1)) * 100)}%`;
-    return `  ${percent.padStart(4)}  ${files}  ${formatBytes(this.bytes)}  ${formatSeconds(elapsed)}`;
-  }
-}
-
-/** What the executor did, measured from its `events$`. */
-export interface ExecutorMeter {
-  /** Tasks that ran, per label. */
-  readonly tasks: Map<string, number>;
-  /** Sum of the durations of every task that ran, in ms. */
-  busyMs: number;
-  /** Most tasks running at once. */
-  peakRunning: number;
-  stop(): void;
-}
-
-/** Subscribes to `executor.events$` (subscribe before the work starts to see all of it). */
-export function meterExecutor(executor: Executor): ExecutorMeter {
-  const startedAt = new Map<number, number>();
-  const meter: ExecutorMeter = {
-    tasks: new Map(),
-    busyMs: 0,
-    peakRunning: 0,
-    stop: () => subscription.unsubscribe(),
-  };
-  const subscription = executor.events$.subscribe((event) => {
-    switch (event.type) {
-      case 'started': {
-        startedAt.set(event.taskId, event.time);
-        meter.peakRunning = Math.max(meter.peakRunning, executor.stats().running);
-        const label = event.label ?? '(none)';
-        meter.tasks.set(label, (meter.tasks.get(label) ?? 0) + 1);
-        break;
-      }
-      case 'completed':
-      case 'failed':
-      case 'cancelled':
-      case 'preempted': {
-        const start = startedAt.get(event.taskId);
-        if (start !== undefined) meter.busyMs += event.time - start;
-        startedAt.delete(event.taskId);
-        break;
-      }
-    }
-  });
-  return meter;
-}
+import type { MetricsSnapshot } from 'eed';
+import { formatBytes, formatCount, formatPercent, formatSeconds, plural } from './format.js';
 
 /** One row of the heaviest-packages table. */
 export interface PackageRow {
-  name: string;
-  files: number;
-  bytes: number;
-  sha256: string;
+  /** Where it is installed, relative to `node_modules`: `rxjs`, `tsup/node_modules/esbuild`. */
+  rel: string;
+  version: string;
+  /** Transitive dependency count. */
+  deps: number;
+  /** Bytes of its own files. */
+  own: number;
+  /** Installed size: its own bytes plus each transitive dependency's, once. */
+  total: number;
 }
 
-export function printPackages(rows: PackageRow[], total: number): void {
-  const width = Math.max(7, ...rows.map((row) => row.name.length));
-  console.log(`\nHeaviest packages (${rows.length} of ${formatCount(total)}):`);
+export function printHeaviest(rows: PackageRow[], packages: number): void {
+  const width = Math.max(7, ...rows.map((row) => row.rel.length));
+  const versionWidth = Math.max(7, ...rows.map((row) => row.version.length));
   console.log(
-    `  ${'package'.padEnd(width)}  ${'files'.padStart(6)}  ${'size'.padStart(9)}  sha256`,
+    `\nHeaviest packages (${rows.length} of ${formatCount(packages)}), by installed size: ` +
+      'own files plus every transitive dependency once',
+  );
+  console.log(
+    `  ${'package'.padEnd(width)}  ${'version'.padEnd(versionWidth)}  ${'deps'.padStart(5)}` +
+      `  ${'own'.padStart(9)}  ${'installed'.padStart(9)}`,
   );
   for (const row of rows) {
     console.log(
-      `  ${row.name.padEnd(width)}  ${formatCount(row.files).padStart(6)}  ${formatBytes(row.bytes).padStart(9)}  ${row.sha256.slice(0, 16)}`,
+      `  ${row.rel.padEnd(width)}  ${row.version.padEnd(versionWidth)}  ` +
+        `${formatCount(row.deps).padStart(5)}  ${formatBytes(row.own).padStart(9)}  ` +
+        `${formatBytes(row.total).padStart(9)}`,
     );
   }
 }
 
-export function printSummary(lines: [string, string][]): void {
-  console.log('\nSummary:');
-  for (const [name, value] of lines) console.log(`  ${name.padEnd(13)}${value}`);
+/** The metrics table, each number with what it means. */
+export function printMetrics(m: MetricsSnapshot, concurrency: number): void {
+  const lookups = m.cacheHits + m.cacheMisses;
+  const tier = (index: number) => formatPercent(m.tiers[index]?.hitRate ?? 0);
+  const rows: [string, string, string][] = [
+    ['runs', formatCount(m.requests), 'engine.run calls: each package, and each dependency edge'],
+    ['executions', formatCount(m.executions), 'package digests computed (work called)'],
+    [
+      'cache hit rate',
+      formatPercent(m.cacheHitRate),
+      `of ${formatCount(lookups)} lookups (memory ${tier(0)}, disk ${tier(1)})`,
+    ],
+    [
+      'dedupe rate',
+      formatPercent(m.dedupeRate),
+      `${formatCount(m.joins)} runs joined a digest already in flight`,
+    ],
+    [
+      'redundancy rate',
+      formatPercent(m.redundancyRate),
+      `${formatCount(m.redundantExecutions)} executions of a key in flight or cached`,
+    ],
+    [
+      'parallelization',
+      formatPercent(m.parallelizationRatio),
+      `of ${formatCount(m.tasks.completed + m.tasks.failed)} tasks overlapped another task`,
+    ],
+    [
+      'utilization',
+      formatPercent(m.utilization),
+      `busy slot time / (${concurrency} slots x ${formatSeconds(m.activeMs)} active)`,
+    ],
+    [
+      'overlap',
+      `${m.speedup.toFixed(1)}x`,
+      'eed\'s "speedup": sum of task durations / active wall time',
+    ],
+    [
+      'latency p50',
+      formatSeconds(m.latency.completion.p50),
+      `p95 ${formatSeconds(m.latency.completion.p95)}, from engine.run to its result`,
+    ],
+  ];
+  console.log('\nMetrics (engine.metrics()):');
+  for (const [name, value, meaning] of rows) {
+    console.log(`  ${name.padEnd(16)}${value.padStart(9)}  ${meaning}`);
+  }
+  console.log(
+    '  (overlap is how many tasks ran at once on average, not a speedup over a serial run:\n' +
+      '   for that, compare the wall time with --fresh --concurrency 1)',
+  );
+}
+
+/** Says whether the run was served from the cache, and how fast. */
+export function printCacheVerdict(m: MetricsSnapshot, fresh: boolean, analysedMs: number): void {
+  const hits = (tier: number) => formatCount(m.tiers[tier]?.hits ?? 0);
+  const time = formatSeconds(analysedMs);
+  if (fresh) {
+    console.log(
+      `\nComputed without the disk cache (--fresh): ${plural(m.executions, 'execution')}, ${time}.`,
+    );
+  } else if (m.executions === 0 && m.cacheHits > 0) {
+    console.log(
+      `\nServed from cache: ${formatPercent(m.cacheHitRate)} hits (${hits(1)} from disk, ` +
+        `${hits(0)} from memory), 0 executions, ${time}.`,
+    );
+  } else {
+    console.log(
+      `\nCache: ${formatPercent(m.cacheHitRate)} hits, ${plural(m.executions, 'execution')}, ` +
+        `${time}; what succeeded is stored on disk for the next run.`,
+    );
+  }
 }
