@@ -430,7 +430,13 @@ export class Engine {
     const useCache = (options as RunOptions).cache !== false;
     const expectedMs = (options as RunOptions).expectedMs;
     if (expectedMs !== undefined) assertDuration('expectedMs', expectedMs);
-    return { label: options.label, ttl, useCache, expectedMs, direct: false };
+    return {
+      label: options.label,
+      ttl,
+      useCache,
+      expectedMs,
+      direct: (options as RunOptions).slot === false,
+    };
   }
 
   /**

@@ -57,6 +57,13 @@ export interface RunOptions {
   label?: string;
   /** How long (ms) the work is expected to take, for slow-execution alerts. */
   expectedMs?: number;
+  /**
+   * `false`: call the work without holding an executor slot. For composite work that
+   * schedules its own tasks on the same executor (holding a slot while waiting for them
+   * would deadlock once every slot waits); the run still shares, caches and is measured.
+   * Default `true`.
+   */
+  slot?: boolean;
 }
 
 /**

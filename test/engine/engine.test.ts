@@ -374,3 +374,17 @@ describe('engine events and metrics$', () => {
     expect(() => engine.run('k', 'nope' as unknown as () => Observable<number>)).toThrow(/work/);
   });
 });
+
+describe('engine.run with slot: false', () => {
+  it('runs composite work outside the executor, so its own subtasks cannot deadlock', async () => {
+    const engine = createEngine({ executor: { concurrency: 1 } });
+    const part = (n: number) => firstValueFrom(engine.executor.schedule(async () => n));
+    const composite = (key: string) =>
+      firstValueFrom(
+        engine.run(key, async () => (await part(1)) + (await part(2)), { slot: false }),
+      );
+    expect(await Promise.all([composite('a'), composite('b'), composite('a')])).toEqual([3, 3, 3]);
+    expect(engine.metrics()).toMatchObject({ executions: 2, joins: 1 });
+    expect(engine.executor.stats()).toMatchObject({ running: 0, queued: 0 });
+  });
+});
