@@ -195,3 +195,47 @@ function shortKey(key: string): string {
   const quoted = JSON.stringify(key);
   return quoted.length > 200 ? `${quoted.slice(0, 197)}..."` : quoted;
 }
+
+/**
+ * Thrown by `runGraph` (before anything runs) when a task names a dependency the
+ * graph does not define.
+ *
+ * @example
+ * ```ts
+ * runGraph({ b: { deps: ['a'], run: () => [1] } });
+ * // UnknownDependencyError: task "b" depends on "a", which is not a task of the graph
+ * ```
+ */
+export class UnknownDependencyError extends Error {
+  override readonly name: string = 'UnknownDependencyError';
+  constructor(
+    /** The task that names the missing dependency. */
+    readonly task: string,
+    /** The name that is not a task of the graph. */
+    readonly dependency: string,
+  ) {
+    super(
+      `task ${JSON.stringify(task)} depends on ${JSON.stringify(dependency)}, which is not a task of the graph`,
+    );
+  }
+}
+
+/**
+ * Thrown by `runGraph` (before anything runs) when the dependencies form a cycle. The
+ * message lists one cycle in order, `a -> b` meaning "a depends on b".
+ *
+ * @example
+ * ```ts
+ * runGraph({ a: { deps: ['b'], run }, b: { deps: ['c'], run }, c: { deps: ['a'], run } });
+ * // GraphCycleError: task graph has a cycle: a -> b -> c -> a
+ * ```
+ */
+export class GraphCycleError extends Error {
+  override readonly name: string = 'GraphCycleError';
+  constructor(
+    /** The tasks of the cycle in dependency order; the first depends on the second, the last on the first. */
+    readonly cycle: readonly string[],
+  ) {
+    super(`task graph has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
+  }
+}

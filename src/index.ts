@@ -32,7 +32,9 @@ export {
   BatchItemError,
   BatchLengthError,
   CorruptEntryError,
+  GraphCycleError,
   PreemptedError,
+  UnknownDependencyError,
   UnserializableValueError,
 } from './errors.js';
 export { createExecutor } from './executor/createExecutor.js';
@@ -47,16 +49,51 @@ export type {
   Work,
 } from './executor/types.js';
 export { PRIORITIES, TaskControl } from './executor/types.js';
+export type { GraphBuilder } from './graph/defineGraph.js';
+export { defineGraph } from './graph/defineGraph.js';
+export type { GraphState, TaskSnapshot, TaskStatus } from './graph/graphState.js';
+export { graphState$, initialGraphState, reduceGraphState } from './graph/graphState.js';
+export { runGraph } from './graph/runGraph.js';
+export type {
+  GraphCompletedEvent,
+  GraphDepKeys,
+  GraphDeps,
+  GraphEvent,
+  GraphOrder,
+  GraphStartedEvent,
+  GraphSummary,
+  GraphTask,
+  RunGraphOptions,
+  TaskFailedEvent,
+  TaskName,
+  TaskSkippedEvent,
+  TaskSkipReason,
+  TaskStartedEvent,
+  TaskSucceededEvent,
+} from './graph/types.js';
 export type { LatencyRegistryOptions } from './hedge/LatencyRegistry.js';
 export { LatencyRegistry, sharedLatencyRegistry } from './hedge/LatencyRegistry.js';
 export type { Alert, AlertKind, AlertThresholds } from './metrics/AlertMonitor.js';
 export { AlertMonitor } from './metrics/AlertMonitor.js';
+export type {
+  ChromeTrace,
+  ChromeTraceEvent,
+  ChromeTraceOptions,
+  TraceArg,
+  TraceCompleteEvent,
+  TraceCounterEvent,
+  TraceInstantEvent,
+  TraceMetadataEvent,
+} from './metrics/chromeTrace.js';
+export { toChromeTrace } from './metrics/chromeTrace.js';
 export type * from './metrics/events.js';
 export type { LatencyHistogramOptions } from './metrics/LatencyHistogram.js';
 export { LATENCY_HISTOGRAM_ERROR, LatencyHistogram } from './metrics/LatencyHistogram.js';
 export { LatencySketch } from './metrics/LatencySketch.js';
 export type { MetricsAggregatorOptions } from './metrics/MetricsAggregator.js';
 export { MetricsAggregator } from './metrics/MetricsAggregator.js';
+export type { ProgressOptions, ProgressSnapshot } from './metrics/progress.js';
+export { progress$ } from './metrics/progress.js';
 export type { WindowCounts } from './metrics/SlidingCounters.js';
 export type {
   BatchMetrics,
@@ -73,16 +110,3 @@ export { markovPredictor } from './speculation/learnedPredictor.js';
 export type { MarkovPredictorOptions, Prediction } from './speculation/MarkovPredictor.js';
 export { MarkovPredictor } from './speculation/MarkovPredictor.js';
 export type { Predict, PrefetchCandidate } from './speculation/types.js';
-export type {
-  ChromeTrace,
-  ChromeTraceEvent,
-  ChromeTraceOptions,
-  TraceArg,
-  TraceCompleteEvent,
-  TraceCounterEvent,
-  TraceInstantEvent,
-  TraceMetadataEvent,
-} from './metrics/chromeTrace.js';
-export { toChromeTrace } from './metrics/chromeTrace.js';
-export type { ProgressOptions, ProgressSnapshot } from './metrics/progress.js';
-export { progress$ } from './metrics/progress.js';
