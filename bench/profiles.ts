@@ -36,7 +36,7 @@ const FULL: Profile = {
   heavyEffort: { rounds: 2, iterations: 1, warmup: 0 },
   scheduler: { tasks: 100_000, concurrency: 10, flatSmall: 10_000, flatLarge: 1_000_000 },
   dedupe: { requests: 100_000, keys: 1_000, wave: 1_000 },
-  cache: { entries: [10_000, 1_000_000], ops: 500_000 },
+  cache: { entries: [10_000, 1_000_000], ops: 300_000 },
   batching: { loads: 100_000, batchSize: 100 },
   memory: { items: 1_000_000, samples: 100 },
   eviction: { keys: 100_000, requests: 1_000_000, capacity: 5_000 },
