@@ -34,7 +34,7 @@ import {
   describe,
 } from '../executor/validate.js';
 import { type Alert, AlertMonitor } from '../metrics/AlertMonitor.js';
-import type { EngineEvent, ExecutionEvent } from '../metrics/events.js';
+import type { EngineEvent, ExecutionEvent, ShortCircuitEvent } from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
@@ -108,6 +108,21 @@ export class Engine {
   readonly events$: Observable<ExecutionEvent>;
   /** Metrics snapshots: the current one at once, then at most one per `metricsIntervalMs` while events flow. */
   readonly metrics$: Observable<MetricsSnapshot>;
+  /**
+   * Where operators outside the engine report work they saved, so the engine's metrics
+   * count it (`shortCircuit`): pass it as the `events` option of `firstSuccess`,
+   * `someMap`, `everyMap` or `hedge`.
+   *
+   * @example
+   * ```ts
+   * from(mirrors).pipe(firstSuccess(download, { executor: engine.executor, events: engine.reports }));
+   * engine.metrics().shortCircuit; // { aborted, skipped }
+   * ```
+   */
+  readonly reports: { next(event: ShortCircuitEvent): void } = {
+    next: (event) => this.#record(event),
+  };
+
   /** Alerts as thresholds are crossed and recovered (see {@link AlertThresholds}). */
   readonly alerts$: Observable<Alert> = this.#alerts.asObservable();
 

@@ -30,7 +30,7 @@ export const EMPTY_METRICS: MetricsSnapshot = {
   latency: { firstValue: EMPTY_QUANTILES, completion: EMPTY_QUANTILES },
   handoff: EMPTY_QUANTILES,
   tiers: [],
-  prefetch: { issued: 0, used: 0, wasted: 0 },
+  prefetch: { issued: 0, used: 0, wasted: 0, precision: 0 },
   batches: { count: 0, meanSize: 0, meanFill: 0 },
   shortCircuit: { aborted: 0, skipped: 0 },
 };
@@ -282,6 +282,7 @@ export class MetricsAggregator {
       draft.prefetch.issued = this.#prefetchIssued;
       draft.prefetch.used = this.#prefetchUsed;
       draft.prefetch.wasted = this.#prefetchWasted;
+      draft.prefetch.precision = ratio(this.#prefetchUsed, this.#prefetchIssued);
       draft.batches.count = this.#batches;
       draft.batches.meanSize = ratio(this.#batchedValues, this.#batches);
       draft.batches.meanFill = ratio(this.#fillSum, this.#boundedBatches);

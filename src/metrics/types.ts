@@ -14,6 +14,8 @@ export interface PrefetchMetrics {
   readonly used: number;
   /** Prefetches that failed, were preempted, or whose entry expired unused. */
   readonly wasted: number;
+  /** used / issued: how many prefetches paid off (0 before any was issued). */
+  readonly precision: number;
 }
 
 /**

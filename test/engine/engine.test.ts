@@ -279,7 +279,7 @@ describe('engine.run', () => {
     gate.resolve('prefetched');
     expect(await got).toBe('prefetched');
     expect(prefetchWork).toHaveBeenCalledTimes(1);
-    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0 });
+    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0, precision: 1 });
   });
 });
 
@@ -291,7 +291,7 @@ describe('engine.prefetch', () => {
     await flush();
     expect(await firstValueFrom(engine.run('k', async () => 'fresh'))).toBe('p');
     expect(work).toHaveBeenCalledTimes(1);
-    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0 });
+    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0, precision: 1 });
   });
 
   it('does nothing for a key cached or in flight', async () => {
@@ -320,7 +320,7 @@ describe('engine.prefetch', () => {
     expect(signal?.reason).toMatchObject({ name: 'PreemptedError' });
     expect(await got).toBe('r');
     await flush();
-    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 0, wasted: 1 });
+    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 0, wasted: 1, precision: 0 });
     expect(engine.inFlight).toBe(0);
   });
 });

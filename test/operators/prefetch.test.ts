@@ -20,7 +20,7 @@ describe('prefetch operator', () => {
     await flush();
     expect(await firstValueFrom(engine.run('page:2', async () => 'again'))).toBe('page 2');
     expect(work).toHaveBeenCalledTimes(1);
-    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0 });
+    expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0, precision: 1 });
   });
 
   it('skips candidates under minProbability', async () => {
