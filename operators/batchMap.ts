@@ -1,14 +1,9 @@
 import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { Batcher } from '../src/batching/Batcher.js';
+import { Batcher, resolveBatchOptions } from '../src/batching/Batcher.js';
 import { BatchItemError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/createExecutor.js';
 import type { Executor, Priority } from '../src/executor/types.js';
-import {
-  assertCount,
-  assertDuration,
-  assertFunction,
-  assertPriority,
-} from '../src/executor/validate.js';
+import { assertFunction } from '../src/executor/validate.js';
 
 /**
  * Options of {@link batchMap}.
@@ -82,14 +77,11 @@ export function batchMap<T, R>(
   loadBatch: (values: T[], signal: AbortSignal) => ObservableInput<readonly (R | Error)[]>,
   options: BatchMapOptions<T> = {},
 ): OperatorFunction<T, R | BatchItemError<T>> {
-  assertFunction('batchMap: loadBatch', loadBatch);
-  const maxBatchSize = options.maxBatchSize ?? Number.POSITIVE_INFINITY;
-  assertCount('batchMap: maxBatchSize', maxBatchSize, 1);
-  if (options.maxWaitMs !== undefined) assertDuration('batchMap: maxWaitMs', options.maxWaitMs);
-  const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-  assertCount('batchMap: concurrency', concurrency, 1);
-  const priority = options.priority ?? 'normal';
-  assertPriority('batchMap: priority', priority);
+  const { maxBatchSize, maxWaitMs, concurrency, priority } = resolveBatchOptions(
+    'batchMap: ',
+    loadBatch,
+    options,
+  );
   if (options.keyOf !== undefined) assertFunction('batchMap: keyOf', options.keyOf);
   if (options.onItemError !== undefined)
     assertFunction('batchMap: onItemError', options.onItemError);
@@ -100,7 +92,7 @@ export function batchMap<T, R>(
       const batcher = new Batcher<T, R>({
         loadBatch,
         maxBatchSize,
-        maxWaitMs: options.maxWaitMs,
+        maxWaitMs,
         concurrency,
         keyOf: options.keyOf,
         executor: options.executor ?? createExecutor({ concurrency: Number.POSITIVE_INFINITY }),

@@ -9,6 +9,12 @@ import { BatchLengthError } from '../errors.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
 import type { Executor, Priority } from '../executor/types.js';
+import {
+  assertCount,
+  assertDuration,
+  assertFunction,
+  assertPriority,
+} from '../executor/validate.js';
 import { RingBuffer } from '../util/RingBuffer.js';
 
 /** Where one item's result goes: exactly one of `next` or `error` is called. */
@@ -36,6 +42,44 @@ export interface BatcherSettings<T, R> {
   readonly scheduler: SchedulerLike | undefined;
   /** Called with each batch's size when it is sent (for batch metrics). */
   readonly onDispatch?: (size: number) => void;
+}
+
+/** The batching options `batchMap` and `engine.loader` share. */
+export interface BatchWindowOptions {
+  maxBatchSize?: number;
+  maxWaitMs?: number;
+  concurrency?: number;
+  priority?: Priority;
+}
+
+/**
+ * Validates the batching options shared by `batchMap` and `engine.loader` (bad values
+ * throw, naming `prefix + option`) and fills in their defaults.
+ *
+ * @example
+ * ```ts
+ * const { maxBatchSize, concurrency } = resolveBatchOptions('batchMap: ', loadBatch, options);
+ * ```
+ */
+export function resolveBatchOptions(
+  prefix: string,
+  loadBatch: unknown,
+  options: BatchWindowOptions,
+): {
+  maxBatchSize: number;
+  maxWaitMs: number | undefined;
+  concurrency: number;
+  priority: Priority;
+} {
+  assertFunction(`${prefix}loadBatch`, loadBatch);
+  const maxBatchSize = options.maxBatchSize ?? Number.POSITIVE_INFINITY;
+  assertCount(`${prefix}maxBatchSize`, maxBatchSize, 1);
+  if (options.maxWaitMs !== undefined) assertDuration(`${prefix}maxWaitMs`, options.maxWaitMs);
+  const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+  assertCount(`${prefix}concurrency`, concurrency, 1);
+  const priority = options.priority ?? 'normal';
+  assertPriority(`${prefix}priority`, priority);
+  return { maxBatchSize, maxWaitMs: options.maxWaitMs, concurrency, priority };
 }
 
 interface Item<T, R> {

@@ -11,7 +11,7 @@ import {
   Subject,
   type Subscription,
 } from 'rxjs';
-import { Batcher } from '../batching/Batcher.js';
+import { Batcher, resolveBatchOptions } from '../batching/Batcher.js';
 import { MemoryStore } from '../cache/MemoryStore.js';
 import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cache/types.js';
 import { isSyncCacheStore } from '../cache/types.js';
@@ -234,19 +234,16 @@ export class Engine {
     loadBatch: (keys: string[], signal: AbortSignal) => ObservableInput<readonly (V | Error)[]>,
     options: LoaderOptions = {},
   ): (key: string) => Observable<V> {
-    assertFunction('loadBatch', loadBatch);
-    const maxBatchSize = options.maxBatchSize ?? Number.POSITIVE_INFINITY;
-    assertCount('maxBatchSize', maxBatchSize, 1);
-    if (options.maxWaitMs !== undefined) assertDuration('maxWaitMs', options.maxWaitMs);
-    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-    assertCount('concurrency', concurrency, 1);
-    const priority = options.priority ?? 'normal';
-    assertPriority('priority', priority);
+    const { maxBatchSize, maxWaitMs, concurrency, priority } = resolveBatchOptions(
+      '',
+      loadBatch,
+      options,
+    );
     const settings = { ...this.#settings(options), direct: true };
     const batcher = new Batcher<string, V>({
       loadBatch,
       maxBatchSize,
-      maxWaitMs: options.maxWaitMs,
+      maxWaitMs,
       concurrency,
       keyOf: undefined,
       executor: this.executor,

@@ -69,6 +69,26 @@ export function resolveParallelOptions(
   };
 }
 
+/**
+ * The executor one subscription of a capped-parallel operator runs on, and how many of
+ * its tasks it may have submitted at once: the given executor (capped by `concurrency`,
+ * or by its own slots), else a private one of `concurrency` (default 10) slots.
+ *
+ * @example
+ * ```ts
+ * const { executor, limit } = executorFor(resolveParallelOptions('myOperator', options));
+ * ```
+ */
+export function executorFor(settings: ResolvedParallel): { executor: Executor; limit: number } {
+  const executor =
+    settings.executor ??
+    createExecutor({
+      concurrency: settings.concurrency ?? 10,
+      backgroundConcurrency: settings.concurrency ?? 10,
+    });
+  return { executor, limit: settings.concurrency ?? executor.concurrency };
+}
+
 /** What a capped-parallel operator does with each inner task's output. */
 export interface ParallelHooks<T, R> {
   /** Builds the inner work for a source value. */
@@ -111,13 +131,7 @@ export function parallelInternals<T, R>(
   settings: ResolvedParallel,
   hooks: ParallelHooks<T, R>,
 ): () => void {
-  const executor =
-    settings.executor ??
-    createExecutor({
-      concurrency: settings.concurrency ?? 10,
-      backgroundConcurrency: settings.concurrency ?? 10,
-    });
-  const limit = settings.concurrency ?? executor.concurrency;
+  const { executor, limit } = executorFor(settings);
   const { priority, label } = settings;
   const scheduleOptions = { label };
   const { project, ordered } = hooks;

@@ -7,10 +7,10 @@ import {
   Subscriber,
   take,
 } from 'rxjs';
-import { createExecutor } from '../executor/createExecutor.js';
 import { monotonicClock, type TaskRef } from '../executor/PriorityExecutor.js';
 import {
   assertProject,
+  executorFor,
   type ResolvedParallel,
   resolveParallelOptions,
 } from '../executor/parallelInternals.js';
@@ -195,13 +195,7 @@ export function shortCircuitInternals<T, R, A>(
   settings: ResolvedShortCircuit,
   hooks: ShortCircuitHooks<T, R, A>,
 ): () => void {
-  const executor =
-    settings.executor ??
-    createExecutor({
-      concurrency: settings.concurrency ?? 10,
-      backgroundConcurrency: settings.concurrency ?? 10,
-    });
-  const limit = settings.concurrency ?? executor.concurrency;
+  const { executor, limit } = executorFor(settings);
   const { priority, label } = settings;
   const scheduleOptions = { label };
 
