@@ -26,13 +26,7 @@ import {
   TaskControl,
   type Work,
 } from '../executor/types.js';
-import {
-  assertCount,
-  assertDuration,
-  assertFunction,
-  assertPriority,
-  describe,
-} from '../executor/validate.js';
+import { assertDuration, assertFunction, assertPriority, describe } from '../executor/validate.js';
 import { type Alert, AlertMonitor } from '../metrics/AlertMonitor.js';
 import type { EngineEvent, ExecutionEvent, ShortCircuitEvent } from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
