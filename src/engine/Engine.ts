@@ -113,7 +113,10 @@ export class Engine {
    * engine.metrics().shortCircuit; // { aborted, skipped }
    * ```
    */
-  readonly reports: { next(event: ShortCircuitEvent): void } = {
+  readonly reports: {
+    /** Records one short-circuit event in this engine's metrics. */
+    next(event: ShortCircuitEvent): void;
+  } = {
     next: (event) => this.#record(event),
   };
 
