@@ -264,7 +264,7 @@ function argsOf(event: ExecutionEvent): Record<string, TraceArg> {
  *
  * @example
  * ```ts
- * import { writeFileSync } from 'node:fs';
+ * const { writeFileSync } = await import('node:fs'); // Node; in a browser, offer a download
  * import { createEngine, type ExecutionEvent, toChromeTrace } from 'eed';
  *
  * const engine = createEngine();
