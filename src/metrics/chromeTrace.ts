@@ -264,8 +264,8 @@ function argsOf(event: ExecutionEvent): Record<string, TraceArg> {
  *
  * @example
  * ```ts
- * const { writeFileSync } = await import('node:fs'); // Node; in a browser, offer a download
  * import { createEngine, type ExecutionEvent, toChromeTrace } from 'eed';
+ * const { writeFileSync } = await import('node:fs'); // Node; in a browser, offer a download
  *
  * const engine = createEngine();
  * const events: ExecutionEvent[] = [];
