@@ -35,6 +35,6 @@ export default defineConfig([
     clean: false,
     // 'eed' stays a package import, so eed/node shares the classes of the main entry
     // (instanceof TieredCache, error classes) instead of bundling copies of them.
-    external: ['eed', 'rxjs', 'immer', 'idb-keyval'],
+    external: ['eed', 'rxjs', 'immer', 'idb-keyval', 'ioredis'],
   },
 ]);
