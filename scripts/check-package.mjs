@@ -53,6 +53,7 @@ const EXPECTED_EXPORTS = {
     'MetricsAggregator',
     'BatchItemError',
     'BatchLengthError',
+    'RemoteExecutionError',
   ],
   'eed/operators': ['parallelMap', 'dedupeMap', 'cacheMap', 'batchMap', 'prefetch'],
   // Later: RedisStore, redisCoordinator (issue 10).

@@ -239,3 +239,26 @@ export class GraphCycleError extends Error {
     super(`task graph has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
   }
 }
+
+/**
+ * Delivered to the subscribers of a run whose key another process executed and failed
+ * (see `Coordinator`): the error crossed a process boundary, so only its name and message
+ * survive. It is not cached; the next run of the key executes again.
+ *
+ * @example
+ * ```ts
+ * engine.run('report:7', work).subscribe({
+ *   error: (e) => { if (e instanceof RemoteExecutionError) console.warn(e.remoteName, e.message); },
+ * });
+ * ```
+ */
+export class RemoteExecutionError extends Error {
+  override readonly name: string = 'RemoteExecutionError';
+  constructor(
+    message: string,
+    /** The `name` of the error the other process saw (`'TypeError'`, ...). */
+    readonly remoteName: string,
+  ) {
+    super(message);
+  }
+}

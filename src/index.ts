@@ -17,6 +17,7 @@ export type {
   SyncCacheStore,
 } from './cache/types.js';
 export { isSyncCacheStore } from './cache/types.js';
+export type { Coordinator, CoordinatorClaim, CoordinatorLease } from './engine/coordinator.js';
 export { createEngine } from './engine/createEngine.js';
 export type { Engine } from './engine/Engine.js';
 export type { KeyedMapOptions } from './engine/keyedInternals.js';
@@ -34,6 +35,7 @@ export {
   CorruptEntryError,
   GraphCycleError,
   PreemptedError,
+  RemoteExecutionError,
   UnknownDependencyError,
   UnserializableValueError,
 } from './errors.js';

@@ -28,10 +28,16 @@ import {
 } from '../executor/types.js';
 import { assertDuration, assertFunction, assertPriority, describe } from '../executor/validate.js';
 import { type Alert, AlertMonitor } from '../metrics/AlertMonitor.js';
-import type { EngineEvent, ExecutionEvent, ShortCircuitEvent } from '../metrics/events.js';
+import type {
+  CoordinationEvent,
+  EngineEvent,
+  ExecutionEvent,
+  ShortCircuitEvent,
+} from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
+import type { Coordinator, CoordinatorLease } from './coordinator.js';
 import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
 
 /** What the engine keeps with one execution in flight. */
@@ -54,6 +60,12 @@ interface ExecutionSettings {
   /** Call the work directly instead of as an executor task (a loader's batch is the task). */
   readonly direct: boolean;
 }
+
+/**
+ * How many times a run asks the coordinator again after another process announced a
+ * result the shared cache did not have, before executing locally regardless.
+ */
+const MAX_REMOTE_MISSES = 2;
 
 /** The most prefetched-but-unused keys remembered; older ones count as wasted. */
 const MAX_UNUSED_PREFETCHES = 10_000;
@@ -84,6 +96,7 @@ export class Engine {
   readonly #clock: Clock;
   readonly #wall: Clock;
   readonly #metricsIntervalMs: number;
+  readonly #coordinator: Coordinator | undefined;
   readonly #flights = new SingleFlight<unknown, FlightMeta>();
   /** Entries written but whose `set` has not settled yet: served from here meanwhile. */
   readonly #landing = new Map<string, CacheEntry>();
@@ -150,6 +163,20 @@ export class Engine {
       throw new TypeError(`cache must be a CacheStore; received ${describe(this.#cache)}`);
     }
     this.#syncCache = isSyncCacheStore(this.#cache) ? this.#cache : undefined;
+    this.#coordinator = options.coordinator;
+    if (this.#coordinator !== undefined) {
+      if (typeof this.#coordinator.acquire !== 'function') {
+        throw new TypeError(
+          `coordinator must be a Coordinator; received ${describe(this.#coordinator)}`,
+        );
+      }
+      if (this.#syncCache !== undefined) {
+        // Other processes could never read the results of a process-local store.
+        throw new TypeError(
+          `coordinator needs a cache the processes share (a TieredCache with a RedisStore tier); received ${describe(this.#cache)}`,
+        );
+      }
+    }
     this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
     assertDuration('ttl', this.#ttl);
     this.#clock = options.clock ?? monotonicClock;
@@ -518,6 +545,8 @@ export class Engine {
     return new Observable<unknown>((subscriber) => {
       let closed = false;
       let task: Subscription | undefined;
+      let waiting: AbortController | undefined;
+      let lease: CoordinatorLease | undefined;
       let executionId = 0;
       let startedAt = 0;
       let running = false;
@@ -549,7 +578,21 @@ export class Engine {
         });
         return work(signal);
       };
-      const runWork = () => {
+      const replay = (entry: CacheEntry) => {
+        for (const value of entry.values) {
+          if (subscriber.closed) return;
+          subscriber.next(deepFreeze(value));
+        }
+        subscriber.complete();
+      };
+      /** Ends the lease (if any) exactly once. */
+      const endLease = (end: (held: CoordinatorLease) => Promise<void>) => {
+        const held = lease;
+        lease = undefined;
+        if (held !== undefined) void end(held);
+      };
+      const runWork = (granted: CoordinatorLease | undefined) => {
+        lease = granted;
         const values: unknown[] = [];
         const task$ = settings.direct
           ? runDirect(execute)
@@ -568,15 +611,81 @@ export class Engine {
           },
           error: (error: unknown) => {
             ended('failed');
+            endLease((held) => held.fail(error));
             subscriber.error(error);
           },
           complete: () => {
             const cost = this.#clock.now() - startedAt;
             ended('completed');
-            this.#store(key, values, cost, settings, meta);
+            const stored = this.#store(key, values, cost, settings, meta);
+            if (lease !== undefined) {
+              // Waiters read the result from the shared cache: wake them once it is there.
+              const held = lease;
+              lease = undefined;
+              void stored.then((shared) => (shared ? held.complete() : held.release()));
+            }
             subscriber.complete();
           },
         });
+      };
+      /** Asks the coordinator who executes `key`, and acts on its answer. */
+      const coordinate = (coordinator: Coordinator, remoteMisses: number) => {
+        waiting = new AbortController();
+        coordinator.acquire(key, waiting.signal).then(
+          (claim) => {
+            if (closed) {
+              if (claim.kind === 'lease') void claim.lease.release();
+              return;
+            }
+            switch (claim.kind) {
+              case 'lease':
+                if (!claim.waited) {
+                  this.#recordCoordination(key, label, 'leased', undefined);
+                  return runWork(claim.lease);
+                }
+                // The holder may have stored its result just before this process took over.
+                return void this.#lookup(key, label, false).then((entry) => {
+                  if (closed || entry !== undefined) void claim.lease.release();
+                  if (closed) return;
+                  if (entry !== undefined) {
+                    this.#recordCoordination(key, label, 'remote-done', undefined);
+                    return replay(entry);
+                  }
+                  this.#recordCoordination(key, label, 'took-over', undefined);
+                  runWork(claim.lease);
+                });
+              case 'done':
+                return void this.#lookup(key, label, false).then((entry) => {
+                  if (closed) return;
+                  if (entry !== undefined) {
+                    this.#recordCoordination(key, label, 'remote-done', undefined);
+                    return replay(entry);
+                  }
+                  this.#recordCoordination(key, label, 'remote-missing', undefined);
+                  if (remoteMisses < MAX_REMOTE_MISSES) coordinate(coordinator, remoteMisses + 1);
+                  else runWork(undefined);
+                });
+              case 'failed':
+                this.#recordCoordination(key, label, 'remote-failed', claim.error);
+                return subscriber.error(claim.error);
+              case 'unavailable':
+                this.#recordCoordination(key, label, 'unavailable', claim.error);
+                return runWork(undefined);
+            }
+          },
+          (error: unknown) => {
+            // Only an abort rejects, and it comes from this execution's teardown.
+            if (!closed) subscriber.error(error);
+          },
+        );
+      };
+      const proceed = () => {
+        const coordinator = this.#coordinator;
+        if (coordinator !== undefined && settings.useCache && settings.ttl > 0) {
+          coordinate(coordinator, 0);
+        } else {
+          runWork(undefined);
+        }
       };
 
       if (settings.useCache && this.#syncCache === undefined) {
@@ -584,20 +693,18 @@ export class Engine {
         // a key share one lookup as well as one execution.
         this.#lookup(key, label, !meta.prefetch).then((entry) => {
           if (closed) return;
-          if (entry === undefined) return runWork();
-          for (const value of entry.values) {
-            if (subscriber.closed) return;
-            subscriber.next(deepFreeze(value));
-          }
-          subscriber.complete();
+          if (entry === undefined) return proceed();
+          replay(entry);
         });
       } else {
-        runWork();
+        proceed();
       }
       return () => {
         closed = true;
+        waiting?.abort(new AbortError());
         task?.unsubscribe();
         ended('cancelled');
+        endLease((held) => held.release());
       };
     });
   }
@@ -631,8 +738,8 @@ export class Engine {
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
-  ): void {
-    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return;
+  ): Promise<boolean> {
+    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return Promise.resolve(false);
     const storedAt = this.#wall.now();
     const entry: CacheEntry = {
       values,
@@ -657,11 +764,15 @@ export class Engine {
     } catch (error) {
       write = Promise.reject(error);
     }
-    write.then(
-      () => this.#landed(key, entry),
+    return write.then(
+      () => {
+        this.#landed(key, entry);
+        return true;
+      },
       (error: unknown) => {
         this.#recordCacheError(key, 'set', error);
         this.#landed(key, entry);
+        return false;
       },
     );
   }
@@ -693,6 +804,15 @@ export class Engine {
       // The prefetched entry expired or was evicted before anyone asked for it.
       this.#record({ type: 'prefetch-wasted', time: this.#clock.now(), key, label });
     }
+  }
+
+  #recordCoordination(
+    key: string,
+    label: string | undefined,
+    outcome: CoordinationEvent['outcome'],
+    error: unknown,
+  ): void {
+    this.#record({ type: 'coordination', time: this.#clock.now(), key, label, outcome, error });
   }
 
   #recordCacheError(key: string, operation: 'get' | 'set' | 'delete', error: unknown): void {

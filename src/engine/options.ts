@@ -3,6 +3,7 @@ import type { Cache } from '../cache/types.js';
 import type { ExecutorOptions } from '../executor/PriorityExecutor.js';
 import type { Clock, Executor, Priority } from '../executor/types.js';
 import type { AlertThresholds } from '../metrics/AlertMonitor.js';
+import type { Coordinator } from './coordinator.js';
 
 /**
  * Options of {@link createEngine}.
@@ -36,6 +37,15 @@ export interface EngineOptions {
   metrics?: boolean;
   /** Alert thresholds and window; defaults from the seed. */
   alerts?: AlertThresholds;
+  /**
+   * Deduplicates executions across processes (`redisCoordinator` from `"eed/node"`):
+   * before executing a key that missed the cache, the engine asks the coordinator, and
+   * either executes under a lease or reads another process's result from the shared
+   * cache. Needs a `cache` the processes share (a `TieredCache` with a `RedisStore`
+   * tier); runs with `cache: false` or `ttl: 0` are not coordinated. Default: none (each
+   * process deduplicates on its own).
+   */
+  coordinator?: Coordinator;
 }
 
 /**

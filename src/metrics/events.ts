@@ -387,6 +387,39 @@ export interface ShortCircuitEvent extends EventBase {
 }
 
 /**
+ * How a cross-process `Coordinator` settled an execution of a key:
+ * - `'leased'`: this process took the lease and executes;
+ * - `'took-over'`: it waited for another process, then took the lease (released, expired
+ *   with its holder, or ended without a result in the shared cache) and executes;
+ * - `'remote-done'`: another process executed the key; its result was read from the
+ *   shared cache and nothing ran here;
+ * - `'remote-failed'`: another process's execution failed; its error was delivered here;
+ * - `'remote-missing'`: another process reported success but the shared cache had no
+ *   entry (no shared tier, `ttl` 0, evicted, or the tier is down): the key is asked again;
+ * - `'unavailable'`: the coordinator could not be reached (`error`); executed locally.
+ *
+ * @example
+ * ```ts
+ * engine.events$.subscribe((e) => {
+ *   if (e.type === 'coordination' && e.outcome === 'unavailable') console.warn(e.error);
+ * });
+ * ```
+ */
+export interface CoordinationEvent extends KeyEventBase {
+  readonly type: 'coordination';
+  /** What happened; see above. */
+  readonly outcome:
+    | 'leased'
+    | 'took-over'
+    | 'remote-done'
+    | 'remote-failed'
+    | 'remote-missing'
+    | 'unavailable';
+  /** The coordinator's failure (`'unavailable'`) or the remote error (`'remote-failed'`). */
+  readonly error: unknown;
+}
+
+/**
  * Events an engine adds to its executor's.
  *
  * @example
@@ -412,7 +445,8 @@ export type EngineEvent =
   | PrefetchUsedEvent
   | PrefetchWastedEvent
   | BatchDispatchedEvent
-  | ShortCircuitEvent;
+  | ShortCircuitEvent
+  | CoordinationEvent;
 
 /**
  * Everything eed reports, as a discriminated union on `type`.

@@ -22,6 +22,11 @@ export type {
   FileSystemStoreFs,
   FileSystemStoreOptions,
 } from './FileSystemStore.js';
+export type {
+  RedisCoordinator,
+  RedisCoordinatorEvent,
+  RedisCoordinatorOptions,
+} from './redisCoordinator.js';
 
 function nodeOnly(name: string): Error {
   return new Error(
@@ -71,4 +76,17 @@ export class NodeCache {
  */
 export function createNodeCache(..._args: unknown[]): never {
   throw nodeOnly('createNodeCache');
+}
+
+/**
+ * Browser stand-in for the Node entry's `redisCoordinator`.
+ *
+ * @example
+ * ```ts
+ * redisCoordinator({ client }); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export function redisCoordinator(..._args: unknown[]): never {
+  throw nodeOnly('redisCoordinator');
 }

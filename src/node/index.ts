@@ -20,3 +20,9 @@ export type {
   FileSystemStoreOptions,
 } from './FileSystemStore.js';
 export { FileSystemStore } from './FileSystemStore.js';
+export type {
+  RedisCoordinator,
+  RedisCoordinatorEvent,
+  RedisCoordinatorOptions,
+} from './redisCoordinator.js';
+export { redisCoordinator } from './redisCoordinator.js';

@@ -1,0 +1,527 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Coordinator,
+  type CoordinatorClaim,
+  type CoordinatorLease,
+  RemoteExecutionError,
+} from 'eed';
+import type { Redis } from 'ioredis';
+import { Subject } from 'rxjs';
+import { CircuitBreaker } from '../cache/CircuitBreaker.js';
+import { assertCount, assertDuration, describe } from '../executor/validate.js';
+
+/**
+ * Options of {@link redisCoordinator}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisCoordinatorOptions = { client, prefix: 'reports:', leaseMs: 30_000 };
+ * ```
+ */
+export interface RedisCoordinatorOptions {
+  /**
+   * The connection commands go through (leases, renewals, releases, publishing). Create
+   * it with `enableOfflineQueue: false` so commands fail at once while Redis is down,
+   * instead of waiting out `timeoutMs`. The coordinator never closes it.
+   */
+  client: Redis;
+  /**
+   * The connection waiters listen on (Redis needs a connection of its own for pub/sub).
+   * Default: `client.duplicate()`, created on the first wait and closed by `close()`.
+   */
+  subscriber?: Redis;
+  /** Prefix of the lease keys (`<prefix>lease:<key>`) and of the channel (`<prefix>flights`). Default `'eed:'`. */
+  prefix?: string;
+  /**
+   * How long (ms) a lease lives unless renewed. The holder renews it every `leaseMs / 3`
+   * while its work runs, so only a holder that died (or cannot reach Redis, or stalls
+   * longer than `2/3 leaseMs`) loses it; then one waiter takes over. Default `10_000`.
+   */
+  leaseMs?: number;
+  /** The longest (ms) one Redis command may take before coordination counts as unavailable. Default `1_000`. */
+  timeoutMs?: number;
+  /**
+   * First interval (ms) between a waiter's checks of the lease; it doubles up to
+   * `min(1_000, leaseMs / 4)`. The checks only notice a lease that expired with its
+   * holder: completions arrive by pub/sub at once. Default `50`.
+   */
+  pollMs?: number;
+  /** How long (ms) to skip Redis after a failure, answering `unavailable` at once. Default `5_000`. */
+  coolDownMs?: number;
+}
+
+/**
+ * What a {@link RedisCoordinator} reports about itself:
+ * - `'unavailable'`: a command failed or timed out; runs execute locally meanwhile;
+ * - `'lease-lost'`: a renewal found the lease gone or taken (the holder stalled or was cut
+ *   off from Redis past `leaseMs`): another process may now execute the same key;
+ * - `'release-failed'`: ending a lease failed; waiters take over when it expires.
+ *
+ * @example
+ * ```ts
+ * coordinator.events$.subscribe((e) => console.warn(e.type, e.key, e.error));
+ * ```
+ */
+export interface RedisCoordinatorEvent {
+  /** What happened. */
+  readonly type: 'unavailable' | 'lease-lost' | 'release-failed';
+  /** The key concerned. */
+  readonly key: string;
+  /** The underlying error, if any. */
+  readonly error: unknown;
+}
+
+/**
+ * A {@link Coordinator} on Redis, made by {@link redisCoordinator}.
+ *
+ * @example
+ * ```ts
+ * const coordinator = redisCoordinator({ client });
+ * // ... on shutdown:
+ * await coordinator.close();
+ * ```
+ */
+export interface RedisCoordinator extends Coordinator {
+  /** Failures, lost leases; costs nothing while nobody subscribes. */
+  readonly events$: import('rxjs').Observable<RedisCoordinatorEvent>;
+  /** How many acquisitions are waiting for another process right now (0 at quiescence). */
+  readonly waiting: number;
+  /** How many leases this process holds right now (0 at quiescence). */
+  readonly held: number;
+  /** Stops waiting (waiters execute locally), stops renewals, closes the subscriber it created. */
+  close(): Promise<void>;
+  /** Same as {@link RedisCoordinator.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The message a holder publishes when its lease ends. */
+interface FlightMessage {
+  readonly key: string;
+  readonly outcome: 'done' | 'failed' | 'released';
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** Named so `unavailable` answers say what went wrong. */
+class RedisCommandTimeoutError extends Error {
+  override readonly name = 'RedisCommandTimeoutError';
+}
+
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Deletes the lease if this token holds it, and publishes how it ended, atomically. */
+const END_SCRIPT = `
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+redis.call('publish', ARGV[2], ARGV[3])
+return 1`;
+
+/** Extends the lease if this token still holds it: 1, else 0. */
+const RENEW_SCRIPT = `
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0`;
+
+/**
+ * Cross-process single flight on Redis (issue 10). Before an engine executes key K, it
+ * takes a lease: `SET <prefix>lease:K <token> NX PX leaseMs`. The holder renews it while
+ * the work runs and ends it with a compare-and-delete script that also publishes the
+ * outcome on `<prefix>flights`. Other processes wait: a published `done` makes them read
+ * the result from the shared cache tier, `failed` hands them the error (never cached),
+ * `released` (the holder was cancelled) makes one of them take over. They also poll the
+ * lease with backoff, because a holder that dies publishes nothing: its lease expires and
+ * the first waiter to find it free executes.
+ *
+ * Why pub/sub and polling together: pub/sub wakes waiters the moment a result exists (no
+ * added latency on the common path), but it is fire-and-forget (a message sent while a
+ * subscriber reconnects is lost) and Redis says nothing when a lease expires unless
+ * keyspace notifications are enabled, a server setting many managed Redis services do not
+ * let users change. Polling covers both, and backs off so idle waiters cost little.
+ *
+ * **The guarantee.** With every process on one Redis primary, the key is executed at most
+ * once per lease: while a lease on K is held, no other coordinated process starts K.
+ * It rests on (1) Redis' own clock timing the lease (`PX`), (2) no holder pausing (GC, a
+ * blocked event loop, a suspended VM) or being cut off from Redis for more than
+ * `2/3 leaseMs`, since it could then keep working after its lease expired and a waiter took
+ * over, and (3) no failover to a replica that had not received the lease (replication is
+ * asynchronous). Coordination failures never fail a run: when Redis is unreachable or slow
+ * (`timeoutMs`), the process executes locally and reports it, so during an outage each
+ * process deduplicates only its own runs.
+ *
+ * **Under a network partition**, a holder cut off from Redis keeps working and serves its
+ * own subscribers, but cannot renew: after `leaseMs` a waiter on Redis' side takes over,
+ * and the key runs twice (once on each side). Processes on the far side of the partition
+ * cannot reach Redis at all and execute locally. Nothing is lost; work is duplicated.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { createEngine, MemoryStore, TieredCache } from 'eed';
+ * import { RedisStore, redisCoordinator } from 'eed/node';
+ *
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false });
+ * const engine = createEngine({
+ *   cache: new TieredCache([{ store: new MemoryStore() }, { store: new RedisStore({ client }) }]),
+ *   coordinator: redisCoordinator({ client }),
+ *   ttl: 60_000,
+ * });
+ * ```
+ */
+export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordinator {
+  return new RedisLeaseCoordinator(options);
+}
+
+/** One acquisition waiting for another process's outcome. */
+interface Waiter {
+  /** The latest message for the key that arrived while nobody was waiting on `wake`. */
+  pending: FlightMessage | undefined;
+  /** Wakes the current wait with a message, or `undefined` to check the lease now. */
+  wake: ((message: FlightMessage | undefined) => void) | undefined;
+}
+
+class RedisLeaseCoordinator implements RedisCoordinator {
+  readonly #client: Redis;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #leaseMs: number;
+  readonly #timeoutMs: number;
+  readonly #pollMs: number;
+  readonly #maxPollMs: number;
+  readonly #breaker: CircuitBreaker;
+  readonly #events = new Subject<RedisCoordinatorEvent>();
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #leases = new Set<RedisLease>();
+  readonly #ownsSubscriber: boolean;
+  #subscriber: Redis | undefined;
+  #subscribed: Promise<void> | undefined;
+  #waiting = 0;
+  #closed = false;
+
+  readonly events$ = this.#events.asObservable();
+
+  constructor(options: RedisCoordinatorOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`options must be an object; received ${describe(options)}`);
+    }
+    const client = options.client;
+    if (client === null || typeof client !== 'object' || typeof client.eval !== 'function') {
+      throw new TypeError(`client must be an ioredis client; received ${describe(client)}`);
+    }
+    if (options.subscriber !== undefined && typeof options.subscriber?.subscribe !== 'function') {
+      throw new TypeError(
+        `subscriber must be an ioredis client; received ${describe(options.subscriber)}`,
+      );
+    }
+    this.#client = client;
+    this.#subscriber = options.subscriber;
+    this.#ownsSubscriber = options.subscriber === undefined;
+    this.#prefix = options.prefix ?? 'eed:';
+    if (typeof this.#prefix !== 'string') {
+      throw new TypeError(`prefix must be a string; received ${describe(this.#prefix)}`);
+    }
+    this.#channel = `${this.#prefix}flights`;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    assertCount('leaseMs', this.#leaseMs, 30, MAX_TIMER_MS);
+    this.#timeoutMs = options.timeoutMs ?? 1_000;
+    assertCount('timeoutMs', this.#timeoutMs, 1, MAX_TIMER_MS);
+    this.#pollMs = options.pollMs ?? 50;
+    assertCount('pollMs', this.#pollMs, 1, MAX_TIMER_MS);
+    this.#maxPollMs = Math.max(this.#pollMs, Math.min(1_000, this.#leaseMs / 4));
+    const coolDownMs = options.coolDownMs ?? 5_000;
+    assertDuration('coolDownMs', coolDownMs);
+    this.#breaker = new CircuitBreaker(1, coolDownMs, { now: () => Date.now() });
+  }
+
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  get held(): number {
+    return this.#leases.size;
+  }
+
+  async acquire(key: string, signal: AbortSignal): Promise<CoordinatorClaim> {
+    signal.throwIfAborted();
+    if (this.#closed || !this.#breaker.allows()) {
+      return {
+        kind: 'unavailable',
+        error: new Error('redisCoordinator: Redis is skipped after a failure'),
+      };
+    }
+    const leaseKey = `${this.#prefix}lease:${key}`;
+    const token = randomUUID();
+    let waiter: Waiter | undefined;
+    try {
+      if (await this.#tryLease(leaseKey, token))
+        return this.#granted(key, leaseKey, token, false, signal);
+      await this.#subscribe();
+      waiter = this.#addWaiter(key);
+      let delay = this.#pollMs;
+      for (;;) {
+        // Tried again once subscribed: the holder may have ended before the subscription.
+        if (await this.#tryLease(leaseKey, token)) {
+          return this.#granted(key, leaseKey, token, true, signal);
+        }
+        const message = await this.#wait(waiter, delay, signal);
+        if (message?.outcome === 'done') return { kind: 'done' };
+        if (message?.outcome === 'failed') {
+          const error = message.error ?? { name: 'Error', message: 'remote execution failed' };
+          return { kind: 'failed', error: new RemoteExecutionError(error.message, error.name) };
+        }
+        if (this.#closed) throw new Error('redisCoordinator was closed');
+        if (message === undefined) delay = Math.min(delay * 2, this.#maxPollMs);
+      }
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      this.#breaker.failed();
+      this.#report('unavailable', key, error);
+      return { kind: 'unavailable', error };
+    } finally {
+      if (waiter !== undefined) this.#removeWaiter(key, waiter);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiters of this.#waiters.values()) {
+      for (const waiter of waiters) waiter.wake?.(undefined);
+    }
+    for (const lease of this.#leases) lease.stopRenewing();
+    this.#leases.clear();
+    const subscriber = this.#subscriber;
+    if (subscriber !== undefined && this.#ownsSubscriber) {
+      subscriber.removeAllListeners('message');
+      subscriber.disconnect();
+    } else if (subscriber !== undefined && this.#subscribed !== undefined) {
+      subscriber.off('message', this.#onMessage);
+      await this.#command(subscriber.unsubscribe(this.#channel)).catch(() => undefined);
+    }
+    this.#events.complete();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Runs one Redis command, failing with a timeout error after `timeoutMs`. */
+  #command<T>(command: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new RedisCommandTimeoutError(`Redis did not answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+    });
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async #tryLease(leaseKey: string, token: string): Promise<boolean> {
+    const reply = await this.#command(this.#client.set(leaseKey, token, 'PX', this.#leaseMs, 'NX'));
+    this.#breaker.succeeded();
+    return reply === 'OK';
+  }
+
+  #granted(
+    key: string,
+    leaseKey: string,
+    token: string,
+    waited: boolean,
+    signal: AbortSignal,
+  ): CoordinatorClaim {
+    const lease = new RedisLease(this, key, leaseKey, token);
+    if (signal.aborted) {
+      void lease.release();
+      throw signal.reason;
+    }
+    return { kind: 'lease', lease, waited };
+  }
+
+  /** Subscribes to the flights channel once; later calls wait for the same subscription. */
+  #subscribe(): Promise<void> {
+    if (this.#subscribed !== undefined) return this.#subscribed;
+    let subscriber = this.#subscriber;
+    if (subscriber === undefined) {
+      subscriber = this.#client.duplicate();
+      this.#subscriber = subscriber;
+    }
+    // Errors surface through commands; without a listener ioredis would log each one.
+    if (this.#ownsSubscriber) subscriber.on('error', () => {});
+    // A dropped connection may have lost messages: every waiter checks the lease at once.
+    subscriber.on('close', this.#onDisconnect);
+    subscriber.on('message', this.#onMessage);
+    const subscribing = this.#command(subscriber.subscribe(this.#channel)).then(() => undefined);
+    this.#subscribed = subscribing;
+    subscribing.catch(() => {
+      if (this.#subscribed === subscribing) this.#subscribed = undefined;
+      subscriber.off('message', this.#onMessage);
+      subscriber.off('close', this.#onDisconnect);
+    });
+    return subscribing;
+  }
+
+  readonly #onMessage = (channel: string, raw: string): void => {
+    if (channel !== this.#channel) return;
+    let message: FlightMessage;
+    try {
+      message = JSON.parse(raw) as FlightMessage;
+    } catch {
+      return;
+    }
+    const waiters = this.#waiters.get(message.key);
+    if (waiters === undefined) return;
+    for (const waiter of waiters) {
+      if (waiter.wake !== undefined) waiter.wake(message);
+      else if (waiter.pending === undefined || waiter.pending.outcome === 'released') {
+        waiter.pending = message;
+      }
+    }
+  };
+
+  readonly #onDisconnect = (): void => {
+    for (const waiters of this.#waiters.values()) {
+      for (const waiter of waiters) waiter.wake?.(undefined);
+    }
+  };
+
+  #addWaiter(key: string): Waiter {
+    const waiter: Waiter = { pending: undefined, wake: undefined };
+    let waiters = this.#waiters.get(key);
+    if (waiters === undefined) {
+      waiters = new Set();
+      this.#waiters.set(key, waiters);
+    }
+    waiters.add(waiter);
+    this.#waiting++;
+    return waiter;
+  }
+
+  #removeWaiter(key: string, waiter: Waiter): void {
+    const waiters = this.#waiters.get(key);
+    if (waiters?.delete(waiter) !== true) return;
+    this.#waiting--;
+    if (waiters.size === 0) this.#waiters.delete(key);
+  }
+
+  /**
+   * Resolves with the next message for the waiter's key, or `undefined` after `delayMs`
+   * (time to check the lease); rejects when `signal` is aborted. Leaves no timer or
+   * listener behind.
+   */
+  #wait(waiter: Waiter, delayMs: number, signal: AbortSignal): Promise<FlightMessage | undefined> {
+    const pending = waiter.pending;
+    if (pending !== undefined) {
+      waiter.pending = undefined;
+      return Promise.resolve(pending);
+    }
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        waiter.wake = undefined;
+      };
+      const onAbort = () => {
+        finish();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        resolve(undefined);
+      }, delayMs);
+      waiter.wake = (message) => {
+        finish();
+        resolve(message);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #report(type: RedisCoordinatorEvent['type'], key: string, error: unknown): void {
+    if (this.#events.observed) this.#events.next({ type, key, error });
+  }
+
+  /** Called by a lease: starts renewing it. */
+  track(lease: RedisLease): ReturnType<typeof setInterval> {
+    this.#leases.add(lease);
+    const timer = setInterval(() => {
+      this.#command(
+        this.#client.eval(RENEW_SCRIPT, 1, lease.leaseKey, lease.token, this.#leaseMs),
+      ).then(
+        (renewed) => {
+          if (renewed === 0 && this.#leases.has(lease)) {
+            lease.stopRenewing();
+            this.#report('lease-lost', lease.key, undefined);
+          }
+        },
+        (error: unknown) => this.#report('unavailable', lease.key, error),
+      );
+    }, this.#leaseMs / 3);
+    timer.unref?.();
+    return timer;
+  }
+
+  /** Called by a lease: stops renewing it, deletes it if still held, publishes how it ended. */
+  async end(lease: RedisLease, message: FlightMessage): Promise<void> {
+    this.#leases.delete(lease);
+    if (this.#closed) return;
+    try {
+      await this.#command(
+        this.#client.eval(
+          END_SCRIPT,
+          1,
+          lease.leaseKey,
+          lease.token,
+          this.#channel,
+          JSON.stringify(message),
+        ),
+      );
+    } catch (error) {
+      this.#report('release-failed', lease.key, error);
+    }
+  }
+
+  /** Called by a lease that stopped renewing. */
+  forget(lease: RedisLease): void {
+    this.#leases.delete(lease);
+  }
+}
+
+/** A lease this process holds on one key, renewed until it ends. */
+class RedisLease implements CoordinatorLease {
+  readonly #timer: ReturnType<typeof setInterval>;
+  #ended = false;
+
+  constructor(
+    readonly coordinator: RedisLeaseCoordinator,
+    readonly key: string,
+    readonly leaseKey: string,
+    readonly token: string,
+  ) {
+    this.#timer = coordinator.track(this);
+  }
+
+  complete(): Promise<void> {
+    return this.#end({ key: this.key, outcome: 'done' });
+  }
+
+  fail(error: unknown): Promise<void> {
+    const { name, message } =
+      error instanceof Error ? error : { name: 'Error', message: String(error) };
+    return this.#end({ key: this.key, outcome: 'failed', error: { name, message } });
+  }
+
+  release(): Promise<void> {
+    return this.#end({ key: this.key, outcome: 'released' });
+  }
+
+  stopRenewing(): void {
+    clearInterval(this.#timer);
+    this.coordinator.forget(this);
+  }
+
+  #end(message: FlightMessage): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    this.#ended = true;
+    clearInterval(this.#timer);
+    return this.coordinator.end(this, message);
+  }
+}
