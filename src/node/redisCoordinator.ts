@@ -97,9 +97,17 @@ export interface RedisCoordinator extends Coordinator {
 /** The message a holder publishes when its lease ends. */
 interface FlightMessage {
   readonly key: string;
+  /** The token of the lease that ended. */
+  readonly token: string;
   readonly outcome: 'done' | 'failed' | 'released';
   readonly error?: { readonly name: string; readonly message: string };
 }
+
+/** What one attempt to take the lease found. */
+type Attempt =
+  | { readonly state: 'leased' }
+  | { readonly state: 'held'; readonly holder: string }
+  | { readonly state: 'ended'; readonly message: FlightMessage };
 
 /** Named so `unavailable` answers say what went wrong. */
 class RedisCommandTimeoutError extends Error {
@@ -109,9 +117,29 @@ class RedisCommandTimeoutError extends Error {
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Deletes the lease if this token holds it, and publishes how it ended, atomically. */
+/**
+ * Takes the lease if it is free, atomically. A waiter passes the token of the holder it
+ * waited on (ARGV[3]): if that holder ended with a result or an error in the meantime, its
+ * end record is returned instead, so a waiter whose pub/sub message is still on its way
+ * cannot mistake a finished key for a free one and execute it again.
+ */
+const ACQUIRE_SCRIPT = `
+local holder = redis.call('get', KEYS[1])
+if holder then return {'held', holder} end
+if ARGV[3] ~= '' then
+  local ended = redis.call('get', ARGV[4] .. ARGV[3])
+  if ended then return {'ended', ended} end
+end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {'leased', ARGV[1]}`;
+
+/**
+ * Deletes the lease if this token holds it, records how it ended for the waiters of this
+ * token (ARGV[4], briefly: it is not a cache of the error), and publishes it, atomically.
+ */
 const END_SCRIPT = `
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+if ARGV[4] ~= '' then redis.call('set', ARGV[4], ARGV[3], 'PX', ARGV[5]) end
 redis.call('publish', ARGV[2], ARGV[3])
 return 1`;
 
@@ -169,6 +197,13 @@ export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordin
   return new RedisLeaseCoordinator(options);
 }
 
+/** The claim a waiter makes of a holder's `done` or `failed` end. */
+function claimOf(message: FlightMessage): CoordinatorClaim {
+  if (message.outcome === 'done') return { kind: 'done' };
+  const error = message.error ?? { name: 'Error', message: 'remote execution failed' };
+  return { kind: 'failed', error: new RemoteExecutionError(error.message, error.name) };
+}
+
 /** One acquisition waiting for another process's outcome. */
 interface Waiter {
   /** The latest message for the key that arrived while nobody was waiting on `wake`. */
@@ -181,6 +216,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   readonly #client: Redis;
   readonly #prefix: string;
   readonly #channel: string;
+  readonly #endedPrefix: string;
   readonly #leaseMs: number;
   readonly #timeoutMs: number;
   readonly #pollMs: number;
@@ -218,6 +254,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       throw new TypeError(`prefix must be a string; received ${describe(this.#prefix)}`);
     }
     this.#channel = `${this.#prefix}flights`;
+    this.#endedPrefix = `${this.#prefix}ended:`;
     this.#leaseMs = options.leaseMs ?? 10_000;
     assertCount('leaseMs', this.#leaseMs, 30, MAX_TIMER_MS);
     this.#timeoutMs = options.timeoutMs ?? 1_000;
@@ -250,22 +287,22 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     const token = randomUUID();
     let waiter: Waiter | undefined;
     try {
-      if (await this.#tryLease(leaseKey, token))
-        return this.#granted(key, leaseKey, token, false, signal);
+      const first = await this.#attempt(leaseKey, token, '');
+      if (first.state === 'leased') return this.#granted(key, leaseKey, token, false, signal);
+      let holder = first.state === 'held' ? first.holder : '';
       await this.#subscribe();
       waiter = this.#addWaiter(key);
       let delay = this.#pollMs;
       for (;;) {
         // Tried again once subscribed: the holder may have ended before the subscription.
-        if (await this.#tryLease(leaseKey, token)) {
-          return this.#granted(key, leaseKey, token, true, signal);
-        }
+        const attempt = await this.#attempt(leaseKey, token, holder);
+        if (attempt.state === 'leased') return this.#granted(key, leaseKey, token, true, signal);
+        if (attempt.state === 'ended') return claimOf(attempt.message);
+        holder = attempt.holder;
         const message = await this.#wait(waiter, delay, signal);
-        if (message?.outcome === 'done') return { kind: 'done' };
-        if (message?.outcome === 'failed') {
-          const error = message.error ?? { name: 'Error', message: 'remote execution failed' };
-          return { kind: 'failed', error: new RemoteExecutionError(error.message, error.name) };
-        }
+        // A failure counts only from the holder waited on; a result, from anyone.
+        if (message?.outcome === 'done') return claimOf(message);
+        if (message?.outcome === 'failed' && message.token === holder) return claimOf(message);
         if (this.#closed) throw new Error('redisCoordinator was closed');
         if (message === undefined) delay = Math.min(delay * 2, this.#maxPollMs);
       }
@@ -315,10 +352,23 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
   }
 
-  async #tryLease(leaseKey: string, token: string): Promise<boolean> {
-    const reply = await this.#command(this.#client.set(leaseKey, token, 'PX', this.#leaseMs, 'NX'));
+  /** Takes the lease if free (`SET NX PX` in a script), else says who holds it or how it ended. */
+  async #attempt(leaseKey: string, token: string, waitedOn: string): Promise<Attempt> {
+    const reply = (await this.#command(
+      this.#client.eval(
+        ACQUIRE_SCRIPT,
+        1,
+        leaseKey,
+        token,
+        this.#leaseMs,
+        waitedOn,
+        this.#endedPrefix,
+      ),
+    )) as [string, string];
     this.#breaker.succeeded();
-    return reply === 'OK';
+    if (reply[0] === 'leased') return { state: 'leased' };
+    if (reply[0] === 'held') return { state: 'held', holder: reply[1] };
+    return { state: 'ended', message: JSON.parse(reply[1]) as FlightMessage };
   }
 
   #granted(
@@ -464,6 +514,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     this.#leases.delete(lease);
     if (this.#closed) return;
     try {
+      const record = message.outcome === 'released' ? '' : `${this.#endedPrefix}${lease.token}`;
       await this.#command(
         this.#client.eval(
           END_SCRIPT,
@@ -472,6 +523,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
           lease.token,
           this.#channel,
           JSON.stringify(message),
+          record,
+          this.#leaseMs,
         ),
       );
     } catch (error) {
@@ -500,17 +553,22 @@ class RedisLease implements CoordinatorLease {
   }
 
   complete(): Promise<void> {
-    return this.#end({ key: this.key, outcome: 'done' });
+    return this.#end({ key: this.key, token: this.token, outcome: 'done' });
   }
 
   fail(error: unknown): Promise<void> {
     const { name, message } =
       error instanceof Error ? error : { name: 'Error', message: String(error) };
-    return this.#end({ key: this.key, outcome: 'failed', error: { name, message } });
+    return this.#end({
+      key: this.key,
+      token: this.token,
+      outcome: 'failed',
+      error: { name, message },
+    });
   }
 
   release(): Promise<void> {
-    return this.#end({ key: this.key, outcome: 'released' });
+    return this.#end({ key: this.key, token: this.token, outcome: 'released' });
   }
 
   stopRenewing(): void {
