@@ -56,8 +56,16 @@ const EXPECTED_EXPORTS = {
     'RemoteExecutionError',
   ],
   'eed/operators': ['parallelMap', 'dedupeMap', 'cacheMap', 'batchMap', 'prefetch'],
-  // Later: RedisStore, redisCoordinator (issue 10).
-  'eed/node': ['FileSystemStore', 'NodeCache', 'createNodeCache'],
+  // Later: redisCoordinator (issue 10).
+  'eed/node': [
+    'FileSystemStore',
+    'NodeCache',
+    'createNodeCache',
+    'RedisStore',
+    'RedisTimeoutError',
+    'RedisStoreClosedError',
+    'redisCoordinator',
+  ],
 };
 
 // Where each entry must resolve from a consumer, per condition (paths inside the package).

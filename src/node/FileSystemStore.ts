@@ -1,23 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
-import * as zlib from 'node:zlib';
 // The error classes come from 'eed' by name, so that `instanceof` works across the two
 // entries once the Node build keeps 'eed' external (see createNodeCache.ts).
-import { CorruptEntryError, UnserializableValueError } from 'eed';
+import { CorruptEntryError } from 'eed';
 import { type Observable, Subject } from 'rxjs';
 import {
-  type Checksum,
   checkRecordLength,
-  compressBytes,
-  crc32,
   decodeKey,
   decodeRecord,
   decodeRecordHeader,
-  decompressBytes,
   encodeKey,
-  encodeRecord,
   RECORD_HEADER_BYTES,
   type RecordHeader,
 } from '../cache/codec.js';
@@ -31,6 +24,15 @@ import {
 import type { CacheEntry, CacheStore, CacheStoreEvent } from '../cache/types.js';
 import type { Clock } from '../executor/types.js';
 import { assertFunction, describe } from '../executor/validate.js';
+import {
+  checksum,
+  decodeValues,
+  describeError,
+  encodeEntry,
+  isCorrupt,
+  serializeValues,
+} from './entryCodec.js';
+import { OperationQueue } from './OperationQueue.js';
 
 const INFINITY = Number.POSITIVE_INFINITY;
 
@@ -188,12 +190,6 @@ const STALE_TEMP_MS = 10 * 60_000;
 /** The most file operations one store has in flight at once (keeps clear of EMFILE). */
 const MAX_OPEN_FILES = 64;
 
-/** Node's native CRC-32 (Node >= 20.15), else the portable one. */
-const checksum: Checksum =
-  typeof (zlib as { crc32?: Checksum }).crc32 === 'function'
-    ? (zlib as { crc32: Checksum }).crc32
-    : crc32;
-
 /** The SHA-256 of a key's UTF-16 code units, in hex: the entry's file name. */
 function hashKey(key: string): string {
   return createHash('sha256').update(encodeKey(key)).digest('hex');
@@ -205,14 +201,6 @@ function errorCode(error: unknown): string | undefined {
 }
 
 const isMissing = (error: unknown): boolean => errorCode(error) === 'ENOENT';
-
-/**
- * Whether `error` is a {@link CorruptEntryError}, by name: the codec may be bundled apart
- * from the class this module imports from 'eed'.
- */
-function isCorrupt(error: unknown): error is CorruptEntryError {
-  return error instanceof Error && error.name === 'CorruptEntryError' && 'reason' in error;
-}
 
 /** Caps how many async operations run at once; the rest wait their turn, in order. */
 class Limiter {
@@ -300,10 +288,8 @@ export class FileSystemStore implements CacheStore {
   readonly #fs: FileSystemStoreFs;
   readonly #events = new Subject<CacheStoreEvent>();
   readonly #io = new Limiter(MAX_OPEN_FILES);
-  /** Per file: the tail of the operations queued on it (they run one after another). */
-  readonly #queues = new Map<string, Promise<void>>();
-  /** Writes and other operations not yet settled, for {@link flush}. */
-  readonly #pending = new Set<Promise<unknown>>();
+  /** Operations per file in call order, and every operation until it settles (for {@link flush}). */
+  readonly #ops = new OperationQueue();
 
   // The index: what this instance knows is on disk. Hash → slot; arrays by slot.
   readonly #policy: EvictionPolicy;
@@ -432,7 +418,7 @@ export class FileSystemStore implements CacheStore {
       return Promise.reject(new TypeError(`key must be a string; received ${describe(key)}`));
     }
     const hash = hashKey(key);
-    return this.#track(this.#queue(hash, () => this.#read(key, hash)));
+    return this.#ops.onKey(hash, () => this.#read(key, hash));
   }
 
   /**
@@ -465,18 +451,18 @@ export class FileSystemStore implements CacheStore {
     }
     const hash = hashKey(key);
     if (!(entry.expiresAt > this.#clock.now())) {
-      return this.#track(this.#queue(hash, () => this.#remove(hash).then(() => undefined)));
+      return this.#ops.onKey(hash, () => this.#remove(hash).then(() => undefined));
     }
     let raw: Uint8Array;
     try {
-      raw = serialize(entry.values);
+      raw = serializeValues(key, entry.values);
     } catch (error) {
-      return Promise.reject(new UnserializableValueError(key, error));
+      return Promise.reject(error);
     }
     // Compress now, in parallel with other keys' work; write in call order for this key.
-    const encoded = this.#encode(key, entry, raw);
+    const encoded = encodeEntry(key, entry, raw, this.compressThreshold);
     encoded.catch(() => {}); // awaited below; this only stops an early "unhandled" warning
-    return this.#track(this.#queue(hash, async () => this.#write(key, hash, await encoded, entry)));
+    return this.#ops.onKey(hash, async () => this.#write(key, hash, await encoded, entry));
   }
 
   /**
@@ -496,23 +482,21 @@ export class FileSystemStore implements CacheStore {
       return Promise.reject(new TypeError(`key must be a string; received ${describe(key)}`));
     }
     const hash = hashKey(key);
-    return this.#track(
-      this.#queue(hash, async () => {
-        const known = this.#knownOf(hash);
-        let expiresAt = known?.expiresAt;
-        if (expiresAt === undefined) {
-          try {
-            const read = await this.#io.run(() => this.#readHeader(this.#path(hash)));
-            expiresAt = read.key === key ? read.header.expiresAt : -INFINITY;
-          } catch {
-            // Missing or unusable: whatever is there goes, and it was not a valid entry.
-            expiresAt = -INFINITY;
-          }
+    return this.#ops.onKey(hash, async () => {
+      const known = this.#knownOf(hash);
+      let expiresAt = known?.expiresAt;
+      if (expiresAt === undefined) {
+        try {
+          const read = await this.#io.run(() => this.#readHeader(this.#path(hash)));
+          expiresAt = read.key === key ? read.header.expiresAt : -INFINITY;
+        } catch {
+          // Missing or unusable: whatever is there goes, and it was not a valid entry.
+          expiresAt = -INFINITY;
         }
-        const removed = await this.#remove(hash);
-        return removed && expiresAt > this.#clock.now();
-      }),
-    );
+      }
+      const removed = await this.#remove(hash);
+      return removed && expiresAt > this.#clock.now();
+    });
   }
 
   /**
@@ -529,10 +513,10 @@ export class FileSystemStore implements CacheStore {
    * ```
    */
   clear(): Promise<void> {
-    return this.#track(
+    return this.#ops.track(
       (async () => {
         // Writes called before `clear` (a TieredCache's run in the background) land first.
-        await Promise.allSettled([...this.#pending]);
+        await this.#ops.settled();
         const names = await this.#list();
         this.#policy.clear();
         this.#slots.clear();
@@ -561,7 +545,7 @@ export class FileSystemStore implements CacheStore {
    * ```
    */
   keys(): Promise<string[]> {
-    return this.#track(
+    return this.#ops.track(
       this.#sync(false).then(() => {
         const now = this.#clock.now();
         const keys: string[] = [];
@@ -590,7 +574,7 @@ export class FileSystemStore implements CacheStore {
    * ```
    */
   prune(): Promise<number> {
-    return this.#track(this.#sync(true));
+    return this.#ops.track(this.#sync(true));
   }
 
   /**
@@ -605,7 +589,7 @@ export class FileSystemStore implements CacheStore {
    * ```
    */
   async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#ops.drained();
   }
 
   // ---- reading -------------------------------------------------------------------------
@@ -689,32 +673,6 @@ export class FileSystemStore implements CacheStore {
   }
 
   // ---- writing -------------------------------------------------------------------------
-
-  /** Compresses (when worth it) and frames the serialized values. */
-  async #encode(key: string, entry: CacheEntry, raw: Uint8Array): Promise<Uint8Array> {
-    let payload = raw;
-    let compressed = false;
-    if (raw.length > this.compressThreshold) {
-      const packed = await compressBytes(raw);
-      if (packed.length < raw.length) {
-        payload = packed;
-        compressed = true;
-      }
-    }
-    return encodeRecord(
-      {
-        key,
-        storedAt: entry.storedAt,
-        expiresAt: entry.expiresAt,
-        cost: entry.cost,
-        size: entry.size,
-        rawLength: raw.length,
-        compressed,
-      },
-      payload,
-      checksum,
-    );
-  }
 
   /** Makes room for one framed entry and writes it (queued on its file). */
   async #write(key: string, hash: string, bytes: Uint8Array, entry: CacheEntry): Promise<void> {
@@ -1039,67 +997,6 @@ export class FileSystemStore implements CacheStore {
   #path(hash: string): string {
     return join(this.dir, hash);
   }
-
-  /** Runs `operation` after every operation queued on the same file before it. */
-  #queue<T>(hash: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(hash);
-    const result = previous === undefined ? operation() : previous.then(operation);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.#queues.set(hash, tail);
-    void tail.then(() => {
-      if (this.#queues.get(hash) === tail) this.#queues.delete(hash);
-    });
-    return result;
-  }
-
-  #track<T>(operation: Promise<T>): Promise<T> {
-    const settled = operation.then(
-      () => {},
-      () => {},
-    );
-    this.#pending.add(settled);
-    void settled.then(() => this.#pending.delete(settled));
-    return operation;
-  }
-}
-
-/** Decompresses (when flagged) and deserializes an entry's payload. */
-async function decodeValues(header: RecordHeader, payload: Uint8Array): Promise<unknown[]> {
-  let raw = payload;
-  if (header.compressed) {
-    try {
-      raw = await decompressBytes(payload, header.rawLength);
-    } catch (error) {
-      throw new CorruptEntryError('undecodable', `gunzip failed: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
-  }
-  if (raw.length !== header.rawLength) {
-    throw new CorruptEntryError(
-      'undecodable',
-      `${raw.length} bytes of values; the header announces ${header.rawLength}`,
-    );
-  }
-  let values: unknown;
-  try {
-    values = deserialize(raw);
-  } catch (error) {
-    throw new CorruptEntryError('undecodable', `v8 deserialize failed: ${describeError(error)}`, {
-      cause: error,
-    });
-  }
-  if (!Array.isArray(values)) {
-    throw new CorruptEntryError('undecodable', 'the payload is not an array of values');
-  }
-  return values;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

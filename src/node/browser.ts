@@ -22,6 +22,7 @@ export type {
   FileSystemStoreFs,
   FileSystemStoreOptions,
 } from './FileSystemStore.js';
+export type { RedisStoreClient, RedisStoreOptions } from './RedisStore.js';
 export type {
   RedisCoordinator,
   RedisCoordinatorEvent,
@@ -76,6 +77,51 @@ export class NodeCache {
  */
 export function createNodeCache(..._args: unknown[]): never {
   throw nodeOnly('createNodeCache');
+}
+
+/**
+ * Browser stand-in for the Node entry's `RedisStore`.
+ *
+ * @example
+ * ```ts
+ * new RedisStore({ url: 'redis://127.0.0.1:6379' }); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class RedisStore {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('RedisStore');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `RedisTimeoutError`.
+ *
+ * @example
+ * ```ts
+ * new RedisTimeoutError('get', 250); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class RedisTimeoutError {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('RedisTimeoutError');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `RedisStoreClosedError`.
+ *
+ * @example
+ * ```ts
+ * new RedisStoreClosedError('get'); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class RedisStoreClosedError {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('RedisStoreClosedError');
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Node-only parts of eed: the filesystem cache store and the default Node cache (memory
- * over the filesystem). Import from `eed/node`; a browser bundle gets a stub whose every
+ * Node-only parts of eed: the filesystem cache store, the default Node cache (memory
+ * over the filesystem) and the Redis cache store. Import from `eed/node`; a browser bundle gets a stub whose every
  * export throws (see `browser.ts`).
  *
  * @example
@@ -20,9 +20,12 @@ export type {
   FileSystemStoreOptions,
 } from './FileSystemStore.js';
 export { FileSystemStore } from './FileSystemStore.js';
+export type { RedisStoreClient, RedisStoreOptions } from './RedisStore.js';
+export { RedisStore } from './RedisStore.js';
 export type {
   RedisCoordinator,
   RedisCoordinatorEvent,
   RedisCoordinatorOptions,
 } from './redisCoordinator.js';
 export { redisCoordinator } from './redisCoordinator.js';
+export { RedisStoreClosedError, RedisTimeoutError } from './redisErrors.js';
