@@ -26,7 +26,9 @@ export function redisPort(): number | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`${REDIS_PORT_VARIABLE} must be a TCP port number; it is ${JSON.stringify(raw)}`);
+    throw new Error(
+      `${REDIS_PORT_VARIABLE} must be a TCP port number; it is ${JSON.stringify(raw)}`,
+    );
   }
   return port;
 }
