@@ -20,6 +20,6 @@ export type {
   FileSystemStoreOptions,
 } from './FileSystemStore.js';
 export { FileSystemStore } from './FileSystemStore.js';
-export { RedisStoreClosedError, RedisTimeoutError } from './redisErrors.js';
 export type { RedisStoreClient, RedisStoreOptions } from './RedisStore.js';
 export { RedisStore } from './RedisStore.js';
+export { RedisStoreClosedError, RedisTimeoutError } from './redisErrors.js';
