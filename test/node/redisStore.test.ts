@@ -450,6 +450,8 @@ describeWithRedis('RedisStore', () => {
       expect(await firstValueFrom(other.run('answer', work))).toBe(42);
       expect(work).not.toHaveBeenCalled();
       expect(other.metrics().tiers.map((tier) => tier.hits)).toEqual([0, 1]);
+      // Promoted: the next read is answered by memory.
+      await vi.waitFor(async () => expect((await second.get('answer'))?.tier).toBe(0));
     });
 
     it('memory -> Redis with Redis down: misses and tier-error events, runs succeed, the breaker skips it', async () => {
