@@ -243,7 +243,7 @@ class Limiter {
  *   is not a directory) is reported there too, and `get` resolves `undefined` (or, with
  *   `readErrors: 'reject'`, the right choice under a `TieredCache`, rejects). Writes
  *   reject instead (a full disk, a read-only directory, or an
- *   {@link UnserializableValueError} naming the key for a value `node:v8` cannot
+ *   `UnserializableValueError` (from `eed`) naming the key for a value `node:v8` cannot
  *   serialize), so a `TieredCache` counts them as failures of this tier and a run is
  *   still served by the faster tiers.
  * - **Bounded**: with `maxBytes`, writes evict the least valuable entries first, by the
@@ -427,7 +427,7 @@ export class FileSystemStore implements CacheStore {
    * entry already expired, or bigger than `maxBytes` on its own, is not stored (and any
    * previous entry under `key` is removed).
    *
-   * @throws (rejects) {@link UnserializableValueError} naming the key when the values
+   * @throws (rejects) `UnserializableValueError` (from `eed`) naming the key when the values
    *   cannot be serialized (functions, symbols, sockets...); the file-system error when
    *   the file cannot be written (`ENOSPC`, `EACCES`, `ENOTDIR`...). Nothing is stored
    *   then, and the previous entry under `key`, if any, is left as it was.

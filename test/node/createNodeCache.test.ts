@@ -235,7 +235,15 @@ describe('createNodeCache', () => {
   it("the browser stub of 'eed/node' exports the same names, each throwing Node-only", () => {
     const names = Object.keys(nodeEntry).sort();
     expect(Object.keys(browserStub).sort()).toEqual(names);
-    expect(names).toEqual(['FileSystemStore', 'NodeCache', 'createNodeCache']);
+    expect(names).toEqual([
+      'FileSystemStore',
+      'NodeCache',
+      'RedisStore',
+      'RedisStoreClosedError',
+      'RedisTimeoutError',
+      'createNodeCache',
+      'redisCoordinator',
+    ]);
     for (const [name, value] of Object.entries(browserStub)) {
       const isClass = /^class\b/.test(Function.prototype.toString.call(value));
       const use = isClass

@@ -32,7 +32,8 @@ describeWithRedis('RedisStore conformance', () => {
 
   describeCacheStoreConformance(
     'RedisStore (own client from url, every entry compressed, wall clock)',
-    () => new RedisStore({ url: redisUrl(), prefix: uniquePrefix('conf[url]*'), compressThreshold: 0 }),
+    () =>
+      new RedisStore({ url: redisUrl(), prefix: uniquePrefix('conf[url]*'), compressThreshold: 0 }),
     { cleanup },
   );
 
