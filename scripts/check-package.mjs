@@ -56,7 +56,6 @@ const EXPECTED_EXPORTS = {
     'RemoteExecutionError',
   ],
   'eed/operators': ['parallelMap', 'dedupeMap', 'cacheMap', 'batchMap', 'prefetch'],
-  // Later: redisCoordinator (issue 10).
   'eed/node': [
     'FileSystemStore',
     'NodeCache',

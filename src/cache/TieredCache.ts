@@ -202,6 +202,20 @@ export class TieredCache implements CacheStore {
     await writes[0];
   }
 
+  /**
+   * Writes `entry` to every tier, like {@link TieredCache.set}, but resolves only once
+   * every tier's write has settled: `true` if all of them took it (a tier skipped by its
+   * circuit breaker, or whose write failed, makes it `false`). The engine uses it when a
+   * cross-process coordinator must know the result is visible to other processes.
+   */
+  async setThrough(key: string, entry: CacheEntry): Promise<boolean> {
+    const { tier: _tier, ...plain } = entry;
+    const written = await Promise.all(
+      this.#tiers.map((_, index) => this.#write(index, key, plain)),
+    );
+    return written.every(Boolean);
+  }
+
   async delete(key: string): Promise<boolean> {
     const results = await Promise.all(
       this.#tiers.map((tier, index) =>
@@ -267,11 +281,12 @@ export class TieredCache implements CacheStore {
   }
 
   /** Writes `entry` to tier `index` with that tier's lifetime; never rejects. */
-  #write(index: number, key: string, entry: CacheEntry): Promise<void> {
+  /** Writes one tier; resolves whether it took the entry (never rejects). */
+  #write(index: number, key: string, entry: CacheEntry): Promise<boolean> {
     const tier = this.#tiers[index]!;
-    if (!this.#available(index, key)) return Promise.resolve();
+    if (!this.#available(index, key)) return Promise.resolve(false);
     const expiresAt = Math.min(entry.expiresAt, entry.storedAt + tier.ttl);
-    if (expiresAt <= this.#clock.now()) return Promise.resolve();
+    if (expiresAt <= this.#clock.now()) return Promise.resolve(true);
     const own = expiresAt === entry.expiresAt ? entry : { ...entry, expiresAt };
     let write: Promise<void>;
     try {
@@ -280,8 +295,14 @@ export class TieredCache implements CacheStore {
       write = Promise.reject(error);
     }
     return write.then(
-      () => tier.breaker.succeeded(),
-      (error: unknown) => this.#failed(index, key, 'set', error),
+      () => {
+        tier.breaker.succeeded();
+        return true;
+      },
+      (error: unknown) => {
+        this.#failed(index, key, 'set', error);
+        return false;
+      },
     );
   }
 

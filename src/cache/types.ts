@@ -85,6 +85,13 @@ export interface CacheStore {
    * synchronously.
    */
   peekSync?(key: string): CacheEntry | undefined;
+  /**
+   * Optional, for stores whose `set` resolves before every level was written (a
+   * `TieredCache` writes its lower tiers behind): stores `entry` and resolves once every
+   * level's write settled, with whether all of them took it. An engine with a
+   * cross-process coordinator uses it to know other processes can read the result.
+   */
+  setThrough?(key: string, entry: CacheEntry): Promise<boolean>;
   /** Optional: the store's own failures and skips, which the engine reports as `cache-error` events. */
   readonly events$?: import('rxjs').Observable<CacheStoreEvent>;
 }

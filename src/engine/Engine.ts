@@ -100,6 +100,9 @@ export class Engine {
   readonly #flights = new SingleFlight<unknown, FlightMeta>();
   /** Entries written but whose `set` has not settled yet: served from here meanwhile. */
   readonly #landing = new Map<string, CacheEntry>();
+  /** Cache writes and lease ends not settled yet (see `flush`). */
+  #pending = 0;
+  readonly #flushes: (() => void)[] = [];
   /** Keys whose cache entry came from a prefetch no run has used yet. */
   readonly #unusedPrefetches = new Set<string>();
   readonly #aggregator: MetricsAggregator | undefined;
@@ -455,6 +458,24 @@ export class Engine {
     return this.#aggregator?.snapshot() ?? EMPTY_METRICS;
   }
 
+  /**
+   * Resolves once every cache write started so far has settled, and every cross-process
+   * lease has been ended (see `coordinator`). Results are delivered before they are
+   * written, so await this before a process exits, or its last results never reach a
+   * shared tier (and other processes wait for its leases to expire). Never rejects.
+   *
+   * @example
+   * ```ts
+   * await lastValueFrom(jobs$.pipe(mergeMap((job) => engine.run(job.id, job.work))));
+   * await engine.flush();
+   * process.exit(0);
+   * ```
+   */
+  flush(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#flushes.push(resolve));
+  }
+
   /** How many keys are in flight (0 at quiescence). */
   get inFlight(): number {
     return this.#flights.size;
@@ -589,7 +610,7 @@ export class Engine {
       const endLease = (end: (held: CoordinatorLease) => Promise<void>) => {
         const held = lease;
         lease = undefined;
-        if (held !== undefined) void end(held);
+        if (held !== undefined) this.#background(end(held));
       };
       const runWork = (granted: CoordinatorLease | undefined) => {
         lease = granted;
@@ -617,12 +638,14 @@ export class Engine {
           complete: () => {
             const cost = this.#clock.now() - startedAt;
             ended('completed');
-            const stored = this.#store(key, values, cost, settings, meta);
+            const stored = this.#store(key, values, cost, settings, meta, lease !== undefined);
             if (lease !== undefined) {
               // Waiters read the result from the shared cache: wake them once it is there.
               const held = lease;
               lease = undefined;
-              void stored.then((shared) => (shared ? held.complete() : held.release()));
+              this.#background(
+                stored.then((shared) => (shared ? held.complete() : held.release())),
+              );
             }
             subscriber.complete();
           },
@@ -738,6 +761,7 @@ export class Engine {
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
+    shared: boolean,
   ): Promise<boolean> {
     if (!settings.useCache || settings.ttl <= 0 || meta.stale) return Promise.resolve(false);
     const storedAt = this.#wall.now();
@@ -758,23 +782,43 @@ export class Engine {
       ttl: settings.ttl,
       expiresAt: entry.expiresAt,
     });
-    let write: Promise<void>;
+    let write: Promise<void | boolean>;
     try {
-      write = this.#cache.set(key, entry);
+      // Under a lease, waiting processes read the result as soon as it is announced: wait
+      // for the tiers they read (a TieredCache writes its lower tiers behind otherwise).
+      const cache = this.#cache;
+      write =
+        shared && cache.setThrough !== undefined
+          ? cache.setThrough(key, entry)
+          : cache.set(key, entry);
     } catch (error) {
       write = Promise.reject(error);
     }
+    this.#pending++;
     return write.then(
-      () => {
+      (written) => {
         this.#landed(key, entry);
-        return true;
+        this.#settled();
+        return written !== false;
       },
       (error: unknown) => {
         this.#recordCacheError(key, 'set', error);
         this.#landed(key, entry);
+        this.#settled();
         return false;
       },
     );
+  }
+
+  /** Tracks `work` (which never rejects) until it settles, for {@link Engine.flush}. */
+  #background(work: Promise<void>): void {
+    this.#pending++;
+    void work.then(() => this.#settled());
+  }
+
+  #settled(): void {
+    if (--this.#pending > 0) return;
+    for (const resolve of this.#flushes.splice(0)) resolve();
   }
 
   #landed(key: string, entry: CacheEntry): void {

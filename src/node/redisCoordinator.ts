@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { Subject } from 'rxjs';
 import { CircuitBreaker } from '../cache/CircuitBreaker.js';
 import { assertCount, assertDuration, describe } from '../executor/validate.js';
+import { RedisTimeoutError } from './redisErrors.js';
 
 /**
  * Options of {@link redisCoordinator}.
@@ -109,11 +110,6 @@ type Attempt =
   | { readonly state: 'held'; readonly holder: string }
   | { readonly state: 'ended'; readonly message: FlightMessage };
 
-/** Named so `unavailable` answers say what went wrong. */
-class RedisCommandTimeoutError extends Error {
-  override readonly name = 'RedisCommandTimeoutError';
-}
-
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -197,6 +193,33 @@ export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordin
   return new RedisLeaseCoordinator(options);
 }
 
+const ignore = (): void => {};
+
+/**
+ * Resolves once `redis` can take commands: at once when ready, after `connect()` for a
+ * lazy client that never connected, else at its next `ready` (rejecting at its next
+ * `error` or `end`). With `enableOfflineQueue: false`, commands sent before then fail.
+ */
+function whenReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  if (redis.status === 'wait') return redis.connect();
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      redis.off('end', onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => settle();
+    const onError = (error: unknown) => settle(error);
+    const onEnd = () => settle(new Error('the Redis connection was closed'));
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    redis.on('end', onEnd);
+  });
+}
+
 /** The claim a waiter makes of a holder's `done` or `failed` end. */
 function claimOf(message: FlightMessage): CoordinatorClaim {
   if (message.outcome === 'done') return { kind: 'done' };
@@ -228,6 +251,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   readonly #ownsSubscriber: boolean;
   #subscriber: Redis | undefined;
   #subscribed: Promise<void> | undefined;
+  #listening = false;
   #waiting = 0;
   #closed = false;
 
@@ -325,12 +349,14 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     for (const lease of this.#leases) lease.stopRenewing();
     this.#leases.clear();
     const subscriber = this.#subscriber;
-    if (subscriber !== undefined && this.#ownsSubscriber) {
-      subscriber.removeAllListeners('message');
-      subscriber.disconnect();
-    } else if (subscriber !== undefined && this.#subscribed !== undefined) {
+    if (subscriber !== undefined) {
       subscriber.off('message', this.#onMessage);
-      await this.#command(subscriber.unsubscribe(this.#channel)).catch(() => undefined);
+      subscriber.off('close', this.#onDisconnect);
+      if (this.#ownsSubscriber) {
+        subscriber.disconnect();
+      } else if (this.#subscribed !== undefined) {
+        await this.#command('unsubscribe', subscriber.unsubscribe(this.#channel)).catch(ignore);
+      }
     }
     this.#events.complete();
   }
@@ -340,12 +366,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   }
 
   /** Runs one Redis command, failing with a timeout error after `timeoutMs`. */
-  #command<T>(command: Promise<T>): Promise<T> {
+  #command<T>(operation: string, command: Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(new RedisCommandTimeoutError(`Redis did not answer within ${this.#timeoutMs} ms`)),
+        () => reject(new RedisTimeoutError(operation, this.#timeoutMs)),
         this.#timeoutMs,
       );
     });
@@ -354,15 +379,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
 
   /** Takes the lease if free (`SET NX PX` in a script), else says who holds it or how it ended. */
   async #attempt(leaseKey: string, token: string, waitedOn: string): Promise<Attempt> {
+    const client = this.#client;
     const reply = (await this.#command(
-      this.#client.eval(
-        ACQUIRE_SCRIPT,
-        1,
-        leaseKey,
-        token,
-        this.#leaseMs,
-        waitedOn,
-        this.#endedPrefix,
+      'acquire',
+      whenReady(client).then(() =>
+        client.eval(ACQUIRE_SCRIPT, 1, leaseKey, token, this.#leaseMs, waitedOn, this.#endedPrefix),
       ),
     )) as [string, string];
     this.#breaker.succeeded();
@@ -393,18 +414,23 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     if (subscriber === undefined) {
       subscriber = this.#client.duplicate();
       this.#subscriber = subscriber;
+      // Errors surface through commands; without a listener ioredis would log each one.
+      subscriber.on('error', ignore);
     }
-    // Errors surface through commands; without a listener ioredis would log each one.
-    if (this.#ownsSubscriber) subscriber.on('error', () => {});
-    // A dropped connection may have lost messages: every waiter checks the lease at once.
-    subscriber.on('close', this.#onDisconnect);
-    subscriber.on('message', this.#onMessage);
-    const subscribing = this.#command(subscriber.subscribe(this.#channel)).then(() => undefined);
+    if (!this.#listening) {
+      this.#listening = true;
+      // A dropped connection may have lost messages: every waiter checks the lease at once.
+      subscriber.on('close', this.#onDisconnect);
+      subscriber.on('message', this.#onMessage);
+    }
+    const connected = subscriber;
+    const subscribing = this.#command(
+      'subscribe',
+      whenReady(connected).then(() => connected.subscribe(this.#channel)),
+    ).then(() => undefined);
     this.#subscribed = subscribing;
     subscribing.catch(() => {
       if (this.#subscribed === subscribing) this.#subscribed = undefined;
-      subscriber.off('message', this.#onMessage);
-      subscriber.off('close', this.#onDisconnect);
     });
     return subscribing;
   }
@@ -494,6 +520,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     this.#leases.add(lease);
     const timer = setInterval(() => {
       this.#command(
+        'renew',
         this.#client.eval(RENEW_SCRIPT, 1, lease.leaseKey, lease.token, this.#leaseMs),
       ).then(
         (renewed) => {
@@ -516,6 +543,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     try {
       const record = message.outcome === 'released' ? '' : `${this.#endedPrefix}${lease.token}`;
       await this.#command(
+        'release',
         this.#client.eval(
           END_SCRIPT,
           1,

@@ -1,6 +1,7 @@
 /**
- * Raised (as a rejection) when Redis did not answer a round trip within the store's
- * `timeoutMs`: a hung, paused or unreachable server. A `TieredCache` in front of the
+ * Raised (as a rejection) when Redis did not answer a round trip within the store's (or
+ * the coordinator's) `timeoutMs`: a hung, paused or unreachable server. A coordinator
+ * answers `unavailable` with it, and the engine executes locally. A `TieredCache` in front of the
  * store reports it as a failure of that tier (a `tier-error` event, a miss) and counts it
  * towards skipping the tier for a while.
  *
@@ -16,7 +17,11 @@
 export class RedisTimeoutError extends Error {
   override readonly name: string = 'RedisTimeoutError';
   constructor(
-    /** What the store was doing: `'get'`, `'set'`, `'delete'`, `'keys'`, `'clear'` or `'close'`. */
+    /**
+     * What was being done: a store's `'get'`, `'set'`, `'delete'`, `'keys'`, `'clear'` or
+     * `'close'`; a coordinator's `'acquire'`, `'subscribe'`, `'renew'`, `'release'` or
+     * `'unsubscribe'`.
+     */
     readonly operation: string,
     /** The bound that was exceeded (ms). */
     readonly timeoutMs: number,

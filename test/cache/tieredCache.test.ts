@@ -58,6 +58,38 @@ describe('TieredCache', () => {
     expect(await cache.get('k')).toBeUndefined();
   });
 
+  it('setThrough resolves once every tier wrote, saying whether all of them took it', async () => {
+    const memory = new FakeStore();
+    const remote = new FakeStore();
+    let release!: () => void;
+    const landed = new Promise<void>((resolve) => (release = resolve));
+    const set = remote.set.bind(remote);
+    remote.set = async (key, entry) => {
+      await landed;
+      return set(key, entry);
+    };
+    const cache = new TieredCache({ tiers: [{ store: memory }, { store: remote }] });
+    const entry: CacheEntry = {
+      values: [1],
+      storedAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+      cost: 1,
+      size: 0,
+    };
+    let through: boolean | undefined;
+    const writing = cache.setThrough('k', entry).then((all) => (through = all));
+    await cache.set('j', entry); // `set` waits for the first tier only
+    expect(memory.map.has('k')).toBe(true);
+    expect(through).toBeUndefined();
+    release();
+    await writing;
+    expect(through).toBe(true);
+    expect(remote.map.has('k')).toBe(true);
+    remote.fail = true;
+    expect(await cache.setThrough('m', entry)).toBe(false);
+    expect(memory.map.has('m')).toBe(true);
+  });
+
   it('writes every tier with the shorter of the entry lifetime and the tier ttl', async () => {
     const l1 = new FakeStore();
     const l2 = new FakeStore();

@@ -279,6 +279,30 @@ describe('Engine with a coordinator', () => {
     expect(coordinator.calls).toHaveLength(0);
   });
 
+  it('flush() waits for the last cache writes and lease ends', async () => {
+    const lease = new RecordingLease();
+    const coordinator = new ScriptedCoordinator().answer({ kind: 'lease', lease, waited: false });
+    const { engine, shared } = setup(coordinator);
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    const set = shared.set.bind(shared);
+    shared.set = async (key, entry) => {
+      await landed;
+      return set(key, entry);
+    };
+    await engine.flush(); // nothing pending: resolves at once
+    expect(await firstValueFrom(engine.run('k', async () => 1))).toBe(1);
+    let flushed = false;
+    const flushing = engine.flush().then(() => (flushed = true));
+    await flush();
+    expect(flushed).toBe(false);
+    expect(lease.ends).toEqual([]);
+    land();
+    await flushing;
+    expect(shared.map.has('k')).toBe(true);
+    expect(lease.ends).toEqual([{ how: 'complete' }]);
+  });
+
   it('rejects a coordinator without a cache the processes could share', () => {
     const coordinator = new ScriptedCoordinator();
     expect(() => createEngine({ coordinator })).toThrow(TypeError);

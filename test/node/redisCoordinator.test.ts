@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import {
   type CacheEntry,
   type CacheStore,
@@ -8,11 +8,11 @@ import {
   RemoteExecutionError,
   TieredCache,
 } from 'eed';
-import { type RedisCoordinator, redisCoordinator } from 'eed/node';
+import { type RedisCoordinator, RedisTimeoutError, redisCoordinator } from 'eed/node';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, expect, it } from 'vitest';
-import { createTestClient, describeWithRedis } from './redis.js';
+import { createTestClient, describeWithRedis, uniquePrefix } from './redis.js';
 
 /** What several processes share in production (a RedisStore tier); here one Map. */
 class SharedStore implements CacheStore {
@@ -74,7 +74,7 @@ function processSharing(shared: CacheStore, prefix: string, leaseMs = 2_000) {
 describeWithRedis('redisCoordinator', () => {
   it('runs a key once across processes; the others read its result from the shared tier', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const a = processSharing(shared, prefix);
     const b = processSharing(shared, prefix);
     let calls = 0;
@@ -98,7 +98,7 @@ describeWithRedis('redisCoordinator', () => {
 
   it('hands the holder’s error to the waiters and does not cache it', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const a = processSharing(shared, prefix);
     const b = processSharing(shared, prefix);
     let calls = 0;
@@ -121,7 +121,7 @@ describeWithRedis('redisCoordinator', () => {
 
   it('lets a waiter take over when the holder is cancelled', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const a = processSharing(shared, prefix);
     const b = processSharing(shared, prefix);
     const subscription = a.engine.run('k', () => new Promise<never>(() => {})).subscribe();
@@ -136,7 +136,7 @@ describeWithRedis('redisCoordinator', () => {
 
   it('takes over a lease whose holder died (it expires; nobody releases it)', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const b = processSharing(shared, prefix);
     await b.client.set(`${prefix}lease:k`, 'a-dead-process', 'PX', 300);
     let calls = 0;
@@ -147,7 +147,7 @@ describeWithRedis('redisCoordinator', () => {
 
   it('renews the lease while the work runs, so nobody takes over a live holder', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const a = processSharing(shared, prefix, 150);
     const b = processSharing(shared, prefix, 150);
     let calls = 0;
@@ -203,27 +203,38 @@ describeWithRedis('redisCoordinator', () => {
     expect(commands).toBe(0);
   });
 
-  it('gives up on a command Redis does not answer within timeoutMs', async () => {
-    // With the offline queue on, commands to an unreachable server wait for a reconnect
-    // that never comes: only the timeout ends them.
-    const client = new Redis({ port: 1, lazyConnect: true, retryStrategy: () => 1_000 });
+  it('gives up on a Redis that accepts connections but never answers, within timeoutMs', async () => {
+    // A hung server: the TCP connection opens, no reply ever comes.
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     client.on('error', () => {});
     const coordinator = redisCoordinator({ client, timeoutMs: 50 });
     cleanups.push(async () => {
       await coordinator.close();
       client.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     });
     const errors: unknown[] = [];
     coordinator.events$.subscribe((e) => errors.push(e.error));
     const claim = await coordinator.acquire('k', new AbortController().signal);
     expect(claim.kind).toBe('unavailable');
     expect(errors).toHaveLength(1);
-    expect((errors[0] as Error).name).toBe('RedisCommandTimeoutError');
+    expect(errors[0]).toBeInstanceOf(RedisTimeoutError);
+    expect(errors[0]).toMatchObject({ operation: 'acquire', timeoutMs: 50 });
   });
 
   it('stops waiting when the run is unsubscribed, leaving no waiter or timer behind', async () => {
     const shared = new SharedStore();
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const b = processSharing(shared, prefix);
     await b.client.set(`${prefix}lease:k`, 'someone-else', 'PX', 60_000);
     let calls = 0;
@@ -238,7 +249,7 @@ describeWithRedis('redisCoordinator', () => {
   });
 
   it('never deletes a lease another process holds', async () => {
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = uniquePrefix('coordinator');
     const client = createTestClient();
     const coordinator: RedisCoordinator = redisCoordinator({ client, prefix, leaseMs: 1_000 });
     cleanups.push(async () => {
