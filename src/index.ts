@@ -17,7 +17,12 @@ export type {
   SyncCacheStore,
 } from './cache/types.js';
 export { isSyncCacheStore } from './cache/types.js';
-export type { Coordinator, CoordinatorClaim, CoordinatorLease } from './engine/coordinator.js';
+export type {
+  AcquireOptions,
+  Coordinator,
+  CoordinatorClaim,
+  CoordinatorLease,
+} from './engine/coordinator.js';
 export { createEngine } from './engine/createEngine.js';
 export type { Engine } from './engine/Engine.js';
 export type { KeyedMapOptions } from './engine/keyedInternals.js';

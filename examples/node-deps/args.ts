@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export const HELP = `Usage: npm run demo -- [--dir PATH] [--fresh] [--concurrency N]
-                        [--cache-dir PATH] [--trace PATH]
+                        [--cache-dir PATH] [--trace PATH] [--redis URL]
 
 Analyses the dependency graph of an installed node_modules with eed: reads every
 package.json, resolves each dependency the way Node does, hashes every package's
@@ -24,6 +24,10 @@ the filesystem cache.
                      (default: <node_modules>/.cache/eed-demo)
   --trace PATH       where to write the trace
                      (default: <node_modules>/.cache/eed-demo-trace.json)
+  --redis URL        share the work with other demo processes through Redis
+                     (redis://host:port): digests are cached in Redis too, and
+                     each package is hashed by one process only, the others
+                     reading its digest from Redis. Start several at once.
   -h, --help         show this help
 
 Exit code: 0 on success; 1 if the directory is missing, or something in it
@@ -37,6 +41,8 @@ export interface DemoOptions {
   fresh: boolean;
   cacheDir: string | undefined;
   trace: string | undefined;
+  /** `--redis`: the Redis to share digests and leases through. */
+  redis: string | undefined;
 }
 
 /** A bad command line: the message says what to fix. */
@@ -56,6 +62,7 @@ export function parseCommandLine(argv: string[], cwd: string): DemoOptions | und
     fresh?: boolean;
     'cache-dir'?: string;
     trace?: string;
+    redis?: string;
     help?: boolean;
   };
   try {
@@ -67,6 +74,7 @@ export function parseCommandLine(argv: string[], cwd: string): DemoOptions | und
         fresh: { type: 'boolean' },
         'cache-dir': { type: 'string' },
         trace: { type: 'string' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -82,6 +90,9 @@ export function parseCommandLine(argv: string[], cwd: string): DemoOptions | und
   for (const flag of ['dir', 'cache-dir', 'trace'] as const) {
     if (values[flag] === '') throw new UsageError(`--${flag} needs a path`);
   }
+  if (values.redis !== undefined && !/^rediss?:\/\/./.test(values.redis)) {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL; received "${values.redis}"`);
+  }
   const path = (value: string | undefined) =>
     value === undefined ? undefined : resolve(cwd, value);
   return {
@@ -90,5 +101,6 @@ export function parseCommandLine(argv: string[], cwd: string): DemoOptions | und
     fresh: values.fresh === true,
     cacheDir: path(values['cache-dir']),
     trace: path(values.trace),
+    redis: values.redis,
   };
 }

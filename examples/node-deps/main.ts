@@ -17,6 +17,7 @@ import { hashOfHashes } from './hash.js';
 import { planRequests } from './plan.js';
 import { Problems } from './problems.js';
 import { showProgress } from './progressBar.js';
+import { connectRedis, describeOutcomes, type SharedRedis } from './redis.js';
 import { printCacheVerdict, printHeaviest, printMetrics } from './report.js';
 import { buildGraph } from './resolve.js';
 import { scan } from './scan.js';
@@ -38,15 +39,34 @@ async function main(): Promise<void> {
   }
   const cacheDir = options.cacheDir ?? join(root, '.cache', 'eed-demo');
   const tracePath = options.trace ?? join(root, '.cache', 'eed-demo-trace.json');
+  // --redis: memory -> (disk) -> Redis, and a coordinator so workers never hash a package twice.
+  const shared: SharedRedis | undefined =
+    options.redis === undefined
+      ? undefined
+      : await connectRedis(options.redis, {
+          cacheDir: options.fresh ? undefined : cacheDir,
+          ttl: CACHE_TTL_MS,
+        });
   // A batch job waits for its disk cache rather than give up after the default 250 ms.
-  const cache: NodeCache | undefined = options.fresh
-    ? undefined
-    : createNodeCache({ dir: cacheDir, ttl: CACHE_TTL_MS, timeoutMs: 10_000 });
+  const cache: NodeCache | undefined =
+    options.fresh || shared !== undefined
+      ? undefined
+      : createNodeCache({ dir: cacheDir, ttl: CACHE_TTL_MS, timeoutMs: 10_000 });
   // --fresh: the engine's default in-memory cache, so the disk is neither read nor written.
-  const engine = createEngine({ executor: { concurrency: options.concurrency }, cache });
+  const engine = createEngine({
+    executor: { concurrency: options.concurrency },
+    cache: shared?.cache ?? cache,
+    coordinator: shared?.coordinator,
+  });
+  shared?.count(engine);
   const recorder = recordEvents(engine);
   const problems = new Problems();
-  const cacheNote = cache === undefined ? 'off (--fresh)' : cacheDir;
+  const cacheNote =
+    shared !== undefined
+      ? `${options.fresh ? 'memory' : cacheDir} + Redis ${options.redis}`
+      : cache === undefined
+        ? 'off (--fresh)'
+        : cacheDir;
   console.log(`Analysing ${root}\n  concurrency ${options.concurrency}, cache ${cacheNote}`);
 
   // 1. The cheap pass: manifests and the graph.
@@ -90,8 +110,15 @@ async function main(): Promise<void> {
       `not installed; tree sha256 ${tree.slice(0, 16)}`,
   );
 
-  printMetrics(metrics, options.concurrency);
-  printCacheVerdict(metrics, cache === undefined, analysedMs);
+  const tierNames =
+    shared === undefined
+      ? ['memory', 'disk']
+      : ['memory', ...(options.fresh ? [] : ['disk']), 'Redis'];
+  printMetrics(metrics, options.concurrency, tierNames);
+  printCacheVerdict(metrics, cache === undefined && shared === undefined, analysedMs, tierNames);
+  if (shared !== undefined && options.redis !== undefined) {
+    console.log(describeOutcomes(shared.outcomes, options.redis));
+  }
   console.log(
     `Wall time: ${formatSeconds(performance.now() - started)} ` +
       `(scan ${formatSeconds(scannedMs)}, hashing ${formatSeconds(analysedMs)}); ` +
@@ -119,6 +146,7 @@ async function main(): Promise<void> {
     for (const problem of problems.list()) console.error(`  ${problem.path}: ${problem.message}`);
   }
   await cache?.flush();
+  await shared?.close(engine);
   process.exitCode = problems.size > 0 ? 1 : 0;
 }
 

@@ -35,7 +35,11 @@ export function printHeaviest(rows: PackageRow[], packages: number): void {
 }
 
 /** The metrics table, each number with what it means. */
-export function printMetrics(m: MetricsSnapshot, concurrency: number): void {
+export function printMetrics(
+  m: MetricsSnapshot,
+  concurrency: number,
+  tierNames: readonly string[] = ['memory', 'disk'],
+): void {
   const lookups = m.cacheHits + m.cacheMisses;
   const tier = (index: number) => formatPercent(m.tiers[index]?.hitRate ?? 0);
   const rows: [string, string, string][] = [
@@ -44,7 +48,7 @@ export function printMetrics(m: MetricsSnapshot, concurrency: number): void {
     [
       'cache hit rate',
       formatPercent(m.cacheHitRate),
-      `of ${formatCount(lookups)} lookups (memory ${tier(0)}, disk ${tier(1)})`,
+      `of ${formatCount(lookups)} lookups (${tierNames.map((name, i) => `${name} ${tier(i)}`).join(', ')})`,
     ],
     [
       'dedupe rate',
@@ -88,7 +92,12 @@ export function printMetrics(m: MetricsSnapshot, concurrency: number): void {
 }
 
 /** Says whether the run was served from the cache, and how fast. */
-export function printCacheVerdict(m: MetricsSnapshot, fresh: boolean, analysedMs: number): void {
+export function printCacheVerdict(
+  m: MetricsSnapshot,
+  fresh: boolean,
+  analysedMs: number,
+  tierNames: readonly string[] = ['memory', 'disk'],
+): void {
   const hits = (tier: number) => formatCount(m.tiers[tier]?.hits ?? 0);
   const time = formatSeconds(analysedMs);
   if (fresh) {
@@ -97,13 +106,16 @@ export function printCacheVerdict(m: MetricsSnapshot, fresh: boolean, analysedMs
     );
   } else if (m.executions === 0 && m.cacheHits > 0) {
     console.log(
-      `\nServed from cache: ${formatPercent(m.cacheHitRate)} hits (${hits(1)} from disk, ` +
-        `${hits(0)} from memory), 0 executions, ${time}.`,
+      `\nServed from cache: ${formatPercent(m.cacheHitRate)} hits (` +
+        `${[...tierNames.slice(1).map((name, i) => `${hits(i + 1)} from ${name}`), `${hits(0)} from memory`].join(', ')}), 0 executions, ${time}.`,
     );
   } else {
     console.log(
       `\nCache: ${formatPercent(m.cacheHitRate)} hits, ${plural(m.executions, 'execution')}, ` +
-        `${time}; what succeeded is stored on disk for the next run.`,
+        `${time}; what succeeded is stored ${tierNames
+          .slice(1)
+          .map((name) => (name === 'disk' ? 'on disk' : `in ${name}`))
+          .join(' and ')} for the next run.`,
     );
   }
 }

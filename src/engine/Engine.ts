@@ -37,7 +37,7 @@ import type {
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
-import type { Coordinator, CoordinatorLease } from './coordinator.js';
+import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
 import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
 
 /** What the engine keeps with one execution in flight. */
@@ -66,6 +66,8 @@ interface ExecutionSettings {
  * result the shared cache did not have, before executing locally regardless.
  */
 const MAX_REMOTE_MISSES = 2;
+
+const AFTER_MISS: AcquireOptions = { afterMiss: true };
 
 /** The most prefetched-but-unused keys remembered; older ones count as wasted. */
 const MAX_UNUSED_PREFETCHES = 10_000;
@@ -654,7 +656,11 @@ export class Engine {
       /** Asks the coordinator who executes `key`, and acts on its answer. */
       const coordinate = (coordinator: Coordinator, remoteMisses: number) => {
         waiting = new AbortController();
-        coordinator.acquire(key, waiting.signal).then(
+        const asked =
+          remoteMisses > 0
+            ? coordinator.acquire(key, waiting.signal, AFTER_MISS)
+            : coordinator.acquire(key, waiting.signal);
+        asked.then(
           (claim) => {
             if (closed) {
               if (claim.kind === 'lease') void claim.lease.release();

@@ -26,7 +26,24 @@ export interface Coordinator {
    * Rejects only when `signal` is aborted (nobody wants `key` any more); a lease taken
    * meanwhile is released.
    */
-  acquire(key: string, signal: AbortSignal): Promise<CoordinatorClaim>;
+  acquire(key: string, signal: AbortSignal, options?: AcquireOptions): Promise<CoordinatorClaim>;
+}
+
+/**
+ * Options of {@link Coordinator.acquire}.
+ *
+ * @example
+ * ```ts
+ * await coordinator.acquire('report:7', signal, { afterMiss: true });
+ * ```
+ */
+export interface AcquireOptions {
+  /**
+   * The engine was told `done` but found no result in the shared cache (evicted,
+   * invalidated, or the tier is down): do not answer `done` again from a record of that
+   * success; grant the lease (or wait for a current holder) instead.
+   */
+  readonly afterMiss?: boolean;
 }
 
 /**

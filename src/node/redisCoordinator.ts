@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AcquireOptions,
   type Coordinator,
   type CoordinatorClaim,
   type CoordinatorLease,
@@ -108,7 +109,8 @@ interface FlightMessage {
 type Attempt =
   | { readonly state: 'leased' }
   | { readonly state: 'held'; readonly holder: string }
-  | { readonly state: 'ended'; readonly message: FlightMessage };
+  | { readonly state: 'ended'; readonly message: FlightMessage }
+  | { readonly state: 'done' };
 
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -126,16 +128,19 @@ if ARGV[3] ~= '' then
   local ended = redis.call('get', ARGV[4] .. ARGV[3])
   if ended then return {'ended', ended} end
 end
+if ARGV[5] ~= '' and redis.call('exists', ARGV[5]) == 1 then return {'done', ''} end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {'leased', ARGV[1]}`;
 
 /**
  * Deletes the lease if this token holds it, records how it ended for the waiters of this
- * token (ARGV[4], briefly: it is not a cache of the error), and publishes it, atomically.
+ * token (ARGV[4], briefly: it is not a cache of the error), marks a success as recent for
+ * the key (ARGV[6]), and publishes the end, atomically.
  */
 const END_SCRIPT = `
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
 if ARGV[4] ~= '' then redis.call('set', ARGV[4], ARGV[3], 'PX', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('set', ARGV[6], '1', 'PX', ARGV[5]) end
 redis.call('publish', ARGV[2], ARGV[3])
 return 1`;
 
@@ -152,7 +157,9 @@ return 0`;
  * the result from the shared cache tier, `failed` hands them the error (never cached),
  * `released` (the holder was cancelled) makes one of them take over. They also poll the
  * lease with backoff, because a holder that dies publishes nothing: its lease expires and
- * the first waiter to find it free executes.
+ * the first waiter to find it free executes. A success also leaves a mark on the key for
+ * `leaseMs` (`<prefix>done:K`), so a process whose cache lookup ran just before the result
+ * landed reads it instead of taking a fresh lease.
  *
  * Why pub/sub and polling together: pub/sub wakes waiters the moment a result exists (no
  * added latency on the common path), but it is fire-and-forget (a message sent while a
@@ -299,7 +306,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     return this.#leases.size;
   }
 
-  async acquire(key: string, signal: AbortSignal): Promise<CoordinatorClaim> {
+  async acquire(
+    key: string,
+    signal: AbortSignal,
+    options?: AcquireOptions,
+  ): Promise<CoordinatorClaim> {
     signal.throwIfAborted();
     if (this.#closed || !this.#breaker.allows()) {
       return {
@@ -311,7 +322,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     const token = randomUUID();
     let waiter: Waiter | undefined;
     try {
-      const first = await this.#attempt(leaseKey, token, '');
+      // A success of the last `leaseMs` means the shared cache has the result: the engine's
+      // own lookup ran before it landed. Unless that lookup came after the announcement.
+      const recent = options?.afterMiss === true ? '' : `${this.#prefix}done:${key}`;
+      const first = await this.#attempt(leaseKey, token, '', recent);
+      if (first.state === 'done') return { kind: 'done' };
       if (first.state === 'leased') return this.#granted(key, leaseKey, token, false, signal);
       let holder = first.state === 'held' ? first.holder : '';
       await this.#subscribe();
@@ -319,9 +334,10 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       let delay = this.#pollMs;
       for (;;) {
         // Tried again once subscribed: the holder may have ended before the subscription.
-        const attempt = await this.#attempt(leaseKey, token, holder);
+        const attempt = await this.#attempt(leaseKey, token, holder, '');
         if (attempt.state === 'leased') return this.#granted(key, leaseKey, token, true, signal);
         if (attempt.state === 'ended') return claimOf(attempt.message);
+        if (attempt.state === 'done') return { kind: 'done' };
         holder = attempt.holder;
         const message = await this.#wait(waiter, delay, signal);
         // A failure counts only from the holder waited on; a result, from anyone.
@@ -378,16 +394,31 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   }
 
   /** Takes the lease if free (`SET NX PX` in a script), else says who holds it or how it ended. */
-  async #attempt(leaseKey: string, token: string, waitedOn: string): Promise<Attempt> {
+  async #attempt(
+    leaseKey: string,
+    token: string,
+    waitedOn: string,
+    recentSuccess: string,
+  ): Promise<Attempt> {
     const client = this.#client;
     const reply = (await this.#command(
       'acquire',
       whenReady(client).then(() =>
-        client.eval(ACQUIRE_SCRIPT, 1, leaseKey, token, this.#leaseMs, waitedOn, this.#endedPrefix),
+        client.eval(
+          ACQUIRE_SCRIPT,
+          1,
+          leaseKey,
+          token,
+          this.#leaseMs,
+          waitedOn,
+          this.#endedPrefix,
+          recentSuccess,
+        ),
       ),
     )) as [string, string];
     this.#breaker.succeeded();
     if (reply[0] === 'leased') return { state: 'leased' };
+    if (reply[0] === 'done') return { state: 'done' };
     if (reply[0] === 'held') return { state: 'held', holder: reply[1] };
     return { state: 'ended', message: JSON.parse(reply[1]) as FlightMessage };
   }
@@ -553,6 +584,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
           JSON.stringify(message),
           record,
           this.#leaseMs,
+          message.outcome === 'done' ? `${this.#prefix}done:${lease.key}` : '',
         ),
       );
     } catch (error) {

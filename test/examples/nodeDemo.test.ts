@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisPort } from '../node/redis.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const main = join(repo, 'examples/node-deps/main.ts');
@@ -152,6 +153,30 @@ describe('the Node demo (examples/node-deps)', () => {
     expect(fresh.code).toBe(1);
     expect(fresh.stdout).toMatch(/^ {2}executions +6 /m);
     expect(fresh.stdout).toMatch(/--fresh/);
+  }, 120_000);
+
+  it('--redis: workers started together hash each package once between them', async () => {
+    const port = redisPort();
+    if (port === undefined) {
+      // describeWithRedis's rule: loud locally, a failure on CI.
+      if (process.env.CI)
+        throw new Error('EED_REDIS_PORT is not set: the --redis demo must run on CI');
+      console.warn('\n!!! SKIPPED the --redis demo test: EED_REDIS_PORT is not set\n');
+      return;
+    }
+    const redis = ['--fresh', '--redis', `redis://127.0.0.1:${port}`];
+    const runs = await Promise.all([demo(...args, ...redis), demo(...args, ...redis)]);
+    const here = (run: Run) => Number(/(\d+) digests computed here/.exec(run.stdout)?.[1]);
+    const treeHash = (run: Run) => /tree sha256 ([0-9a-f]{16})/.exec(run.stdout)?.[1];
+    for (const run of runs) {
+      expect(run.code).toBe(1); // the fixture's broken package
+      expect(run.stdout).toMatch(/Redis redis:\/\/127\.0\.0\.1:\d+: \d+ digests computed here/);
+    }
+    expect(here(runs[0]!) + here(runs[1]!)).toBe(6);
+    expect(treeHash(runs[0]!)).toBe(treeHash(runs[1]!));
+    const bad = await demo('--redis', 'localhost:6379');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--redis must be a redis:\/\/ or rediss:\/\/ URL/);
   }, 120_000);
 
   it('exits 2 on bad arguments and 1 on a missing directory', async () => {

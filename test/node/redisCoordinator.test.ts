@@ -96,6 +96,21 @@ describeWithRedis('redisCoordinator', () => {
     expect(b.coordinator.waiting).toBe(0);
   });
 
+  it('answers done for a key that just succeeded elsewhere, unless the result was missing', async () => {
+    const shared = new SharedStore();
+    const prefix = uniquePrefix('coordinator');
+    const a = processSharing(shared, prefix);
+    const b = processSharing(shared, prefix);
+    expect(await firstValueFrom(a.engine.run('k', async () => 'a'))).toBe('a');
+    await a.engine.flush();
+    // b's own lookup missed before a's result landed; it asks the coordinator only now.
+    const signal = new AbortController().signal;
+    expect(await b.coordinator.acquire('k', signal)).toEqual({ kind: 'done' });
+    const again = await b.coordinator.acquire('k', signal, { afterMiss: true });
+    expect(again.kind).toBe('lease');
+    if (again.kind === 'lease') await again.lease.release();
+  });
+
   it('hands the holder’s error to the waiters and does not cache it', async () => {
     const shared = new SharedStore();
     const prefix = uniquePrefix('coordinator');
