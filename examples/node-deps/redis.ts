@@ -5,7 +5,7 @@
  * the digest from Redis.
  */
 import { type CoordinationEvent, type Engine, MemoryStore, type Tier, TieredCache } from 'eed';
-import { FileSystemStore, RedisStore, type RedisCoordinator, redisCoordinator } from 'eed/node';
+import { FileSystemStore, type RedisCoordinator, RedisStore, redisCoordinator } from 'eed/node';
 import { Redis } from 'ioredis';
 
 /** Keys of this demo in Redis: `eed-demo:<key>`, leases `eed-demo:lease:<key>`. */
