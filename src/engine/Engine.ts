@@ -788,7 +788,7 @@ export class Engine {
       ttl: settings.ttl,
       expiresAt: entry.expiresAt,
     });
-    let write: Promise<void | boolean>;
+    let write: Promise<unknown>;
     try {
       // Under a lease, waiting processes read the result as soon as it is announced: wait
       // for the tiers they read (a TieredCache writes its lower tiers behind otherwise).
