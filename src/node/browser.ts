@@ -25,6 +25,7 @@ export type {
 export type { RedisStoreClient, RedisStoreOptions } from './RedisStore.js';
 export type {
   RedisCoordinator,
+  RedisCoordinatorClient,
   RedisCoordinatorEvent,
   RedisCoordinatorOptions,
 } from './redisCoordinator.js';

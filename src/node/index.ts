@@ -24,6 +24,7 @@ export type { RedisStoreClient, RedisStoreOptions } from './RedisStore.js';
 export { RedisStore } from './RedisStore.js';
 export type {
   RedisCoordinator,
+  RedisCoordinatorClient,
   RedisCoordinatorEvent,
   RedisCoordinatorOptions,
 } from './redisCoordinator.js';

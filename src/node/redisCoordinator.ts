@@ -6,11 +6,43 @@ import {
   type CoordinatorLease,
   RemoteExecutionError,
 } from 'eed';
-import type { Redis } from 'ioredis';
 import { Subject } from 'rxjs';
 import { CircuitBreaker } from '../cache/CircuitBreaker.js';
 import { assertCount, assertDuration, describe } from '../executor/validate.js';
 import { RedisTimeoutError } from './redisErrors.js';
+
+/**
+ * What a {@link redisCoordinator} needs of a Redis connection, as an `ioredis` `Redis`
+ * instance has it. Any `new Redis(...)` is one; the type is spelled out so that
+ * `eed/node`'s declarations do not require `ioredis` to be installed.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ *
+ * const client: RedisCoordinatorClient = new Redis(6379, '127.0.0.1');
+ * ```
+ */
+export interface RedisCoordinatorClient {
+  /** The connection state (`'wait'` before a lazy client's first connect, `'ready'`, ...). */
+  readonly status: string;
+  /** Connects a client created with `lazyConnect`. */
+  connect(): Promise<void>;
+  /** `EVAL script numkeys key [key ...] arg [arg ...]`: leases are taken, renewed and ended by scripts. */
+  eval(script: string, numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  /** A new connection with the same options (pub/sub needs a connection of its own). */
+  duplicate(): RedisCoordinatorClient;
+  /** `SUBSCRIBE channel`. */
+  subscribe(channel: string): Promise<unknown>;
+  /** `UNSUBSCRIBE channel`. */
+  unsubscribe(channel: string): Promise<unknown>;
+  /** Adds a listener: `'message'` (channel, message), `'ready'`, `'error'`, `'close'`, `'end'`. */
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Removes a listener added with `on`. */
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Closes the connection at once. */
+  disconnect(): void;
+}
 
 /**
  * Options of {@link redisCoordinator}.
@@ -26,12 +58,12 @@ export interface RedisCoordinatorOptions {
    * it with `enableOfflineQueue: false` so commands fail at once while Redis is down,
    * instead of waiting out `timeoutMs`. The coordinator never closes it.
    */
-  client: Redis;
+  client: RedisCoordinatorClient;
   /**
    * The connection waiters listen on (Redis needs a connection of its own for pub/sub).
    * Default: `client.duplicate()`, created on the first wait and closed by `close()`.
    */
-  subscriber?: Redis;
+  subscriber?: RedisCoordinatorClient;
   /** Prefix of the lease keys (`<prefix>lease:<key>`) and of the channel (`<prefix>flights`). Default `'eed:'`. */
   prefix?: string;
   /**
@@ -207,7 +239,7 @@ const ignore = (): void => {};
  * lazy client that never connected, else at its next `ready` (rejecting at its next
  * `error` or `end`). With `enableOfflineQueue: false`, commands sent before then fail.
  */
-function whenReady(redis: Redis): Promise<void> {
+function whenReady(redis: RedisCoordinatorClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   if (redis.status === 'wait') return redis.connect();
   return new Promise<void>((resolve, reject) => {
@@ -243,7 +275,7 @@ interface Waiter {
 }
 
 class RedisLeaseCoordinator implements RedisCoordinator {
-  readonly #client: Redis;
+  readonly #client: RedisCoordinatorClient;
   readonly #prefix: string;
   readonly #channel: string;
   readonly #endedPrefix: string;
@@ -256,7 +288,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #leases = new Set<RedisLease>();
   readonly #ownsSubscriber: boolean;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisCoordinatorClient | undefined;
   #subscribed: Promise<void> | undefined;
   #listening = false;
   #waiting = 0;
@@ -466,8 +498,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     return subscribing;
   }
 
-  readonly #onMessage = (channel: string, raw: string): void => {
-    if (channel !== this.#channel) return;
+  readonly #onMessage = (channel: unknown, raw: unknown): void => {
+    if (channel !== this.#channel || typeof raw !== 'string') return;
     let message: FlightMessage;
     try {
       message = JSON.parse(raw) as FlightMessage;
