@@ -1,21 +1,10 @@
 import { AbortError, type ShortCircuitEvent } from 'eed';
 import { everyMap } from 'eed/operators';
-import fc from 'fast-check';
-import {
-  concatMap,
-  EMPTY,
-  EmptyError,
-  firstValueFrom,
-  from,
-  NEVER,
-  of,
-  range,
-  Subject,
-  throwError,
-} from 'rxjs';
+import { EMPTY, EmptyError, firstValueFrom, from, NEVER, of, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { deferred } from '../executor/helpers.js';
+import { checkBooleanShortCircuitLaw } from './shortCircuitLaws.js';
 
 const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -134,78 +123,8 @@ describe('everyMap: marbles', () => {
   });
 });
 
-type Answer = 'true' | 'false' | 'error';
-
 describe('everyMap: properties', () => {
   it('answers like Array#every; nothing starts after the answer; running signals are aborted', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.array(fc.constantFrom<Answer>('true', 'true', 'false', 'error'), { maxLength: 12 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.boolean(),
-        async (s, answers, concurrency, asyncSource) => {
-          const calls: { signal: AbortSignal; settled: boolean }[] = [];
-          const log: string[] = [];
-          let active = 0;
-          let maxActive = 0;
-          let unsettledAbortedAtEnd = true;
-          const predicate = (x: number, index: number, signal: AbortSignal) => {
-            log.push(`start ${index}`);
-            const call = { signal, settled: false };
-            calls.push(call);
-            active++;
-            maxActive = Math.max(maxActive, active);
-            return s.schedule(Promise.resolve(), `predicate ${index}`).then(() => {
-              call.settled = true;
-              active--;
-              if (answers[x] === 'error') throw new Error(`predicate ${x}`);
-              return answers[x] === 'true';
-            });
-          };
-          const source = asyncSource
-            ? range(0, answers.length).pipe(
-                concatMap((i) => s.schedule(Promise.resolve(i), `source ${i}`)),
-              )
-            : range(0, answers.length);
-          const check = () => {
-            log.push('end');
-            unsettledAbortedAtEnd = calls.filter((c) => !c.settled).every((c) => c.signal.aborted);
-          };
-          const ended = new Promise<{ value?: boolean; error?: unknown }>((resolve) => {
-            let value: boolean | undefined;
-            source.pipe(everyMap(predicate, { concurrency })).subscribe({
-              next: (v) => {
-                value = v;
-                check();
-              },
-              error: (error: unknown) => {
-                check();
-                resolve({ error });
-              },
-              complete: () => resolve({ value }),
-            });
-          });
-          const outcome = await s.waitFor(ended);
-          await s.waitIdle();
-          expect(maxActive).toBeLessThanOrEqual(concurrency);
-          expect(log.indexOf('end')).toBe(log.length - 1);
-          expect(unsettledAbortedAtEnd).toBe(true);
-          if (outcome.error !== undefined) {
-            expect(answers).toContain('error');
-          } else if (outcome.value === false) {
-            expect(answers).toContain('false');
-          } else {
-            expect(outcome.value).toBe(true);
-            expect(answers.every((a) => a === 'true')).toBe(true);
-            expect(calls).toHaveLength(answers.length);
-          }
-          if (!answers.includes('error')) {
-            expect(outcome.value).toBe(!answers.includes('false'));
-          }
-        },
-      ),
-      { numRuns: 200 },
-    );
+    await checkBooleanShortCircuitLaw({ operator: everyMap, decisive: false });
   });
 });

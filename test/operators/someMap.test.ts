@@ -1,8 +1,6 @@
 import { AbortError, createExecutor, type ShortCircuitEvent } from 'eed';
 import { someMap } from 'eed/operators';
-import fc from 'fast-check';
 import {
-  concatMap,
   EMPTY,
   EmptyError,
   firstValueFrom,
@@ -12,12 +10,12 @@ import {
   of,
   range,
   Subject,
-  tap,
   throwError,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { deferred } from '../executor/helpers.js';
+import { checkBooleanShortCircuitLaw } from './shortCircuitLaws.js';
 
 const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -199,86 +197,8 @@ describe('someMap: marbles', () => {
   });
 });
 
-type Answer = 'true' | 'false' | 'error';
-
 describe('someMap: properties', () => {
   it('answers like Array#some; nothing starts after the answer; running signals are aborted', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.array(fc.constantFrom<Answer>('true', 'false', 'false', 'error'), { maxLength: 12 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.boolean(),
-        fc.option(fc.integer({ min: 1, max: 3 })),
-        async (s, answers, concurrency, asyncSource, shared) => {
-          // A shared executor smaller than the cap queues alternatives in its lanes.
-          const executor = shared === null ? undefined : createExecutor({ concurrency: shared });
-          const calls: { index: number; signal: AbortSignal; settled: boolean }[] = [];
-          const log: string[] = [];
-          let active = 0;
-          let maxActive = 0;
-          let received = 0;
-          let unsettledAbortedAtEnd = true;
-          const predicate = (x: number, index: number, signal: AbortSignal) => {
-            log.push(`start ${index}`);
-            const call = { index, signal, settled: false };
-            calls.push(call);
-            active++;
-            maxActive = Math.max(maxActive, active);
-            return s.schedule(Promise.resolve(), `predicate ${index}`).then(() => {
-              call.settled = true;
-              active--;
-              if (answers[x] === 'error') throw new Error(`predicate ${x}`);
-              return answers[x] === 'true';
-            });
-          };
-          const source = (
-            asyncSource
-              ? range(0, answers.length).pipe(
-                  concatMap((i) => s.schedule(Promise.resolve(i), `source ${i}`)),
-                )
-              : range(0, answers.length)
-          ).pipe(tap(() => received++));
-          const check = () => {
-            log.push('end');
-            const unsettled = calls.filter((c) => !c.settled);
-            unsettledAbortedAtEnd = unsettled.every((c) => c.signal.aborted);
-          };
-          const ended = new Promise<{ value?: boolean; error?: unknown }>((resolve) => {
-            let value: boolean | undefined;
-            source.pipe(someMap(predicate, { concurrency, executor })).subscribe({
-              next: (v) => {
-                value = v;
-                check();
-              },
-              error: (error: unknown) => {
-                check();
-                resolve({ error });
-              },
-              complete: () => resolve({ value }),
-            });
-          });
-          const outcome = await s.waitFor(ended);
-          await s.waitIdle();
-          expect(maxActive).toBeLessThanOrEqual(concurrency);
-          expect(log.indexOf('end')).toBe(log.length - 1);
-          expect(unsettledAbortedAtEnd).toBe(true);
-          expect(received).toBeLessThanOrEqual(answers.length);
-          if (outcome.error !== undefined) {
-            expect(answers).toContain('error');
-          } else if (outcome.value === true) {
-            expect(answers).toContain('true');
-          } else {
-            expect(outcome.value).toBe(false);
-            expect(answers.every((a) => a === 'false')).toBe(true);
-            expect(calls).toHaveLength(answers.length);
-          }
-          if (!answers.includes('error')) {
-            expect(outcome.value).toBe(answers.includes('true'));
-          }
-        },
-      ),
-      { numRuns: 200 },
-    );
+    await checkBooleanShortCircuitLaw({ operator: someMap, decisive: true });
   });
 });
