@@ -13,7 +13,7 @@ import type { RemoteExecutionError } from '../errors.js';
  * ```ts
  * import { redisCoordinator, RedisStore } from 'eed/node';
  * const engine = createEngine({
- *   cache: new TieredCache([{ store: new MemoryStore() }, { store: new RedisStore({ client }) }]),
+ *   cache: new TieredCache({ tiers: [{ store: new MemoryStore() }, { store: new RedisStore({ client }) }] }),
  *   coordinator: redisCoordinator({ client }),
  * });
  * ```

@@ -222,7 +222,7 @@ return 0`;
  *
  * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false });
  * const engine = createEngine({
- *   cache: new TieredCache([{ store: new MemoryStore() }, { store: new RedisStore({ client }) }]),
+ *   cache: new TieredCache({ tiers: [{ store: new MemoryStore() }, { store: new RedisStore({ client }) }] }),
  *   coordinator: redisCoordinator({ client }),
  *   ttl: 60_000,
  * });
