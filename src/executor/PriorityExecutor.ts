@@ -100,6 +100,12 @@ export class PriorityExecutor implements Executor, TaskOwner {
   #draining = false;
   #drainAgain = false;
   readonly #events = new Listeners<ExecutorEvent>();
+  /**
+   * The time of the `queued` event `submit` just emitted, for a `started` event that
+   * follows before any work or sink runs (a task that starts at once): one clock read
+   * for both. Only the listeners of `queued` run in between.
+   */
+  #queuedAt: number | undefined = undefined;
 
   readonly events$: Observable<ExecutorEvent> = this.#events.observable;
 
@@ -164,9 +170,11 @@ export class PriorityExecutor implements Executor, TaskOwner {
     if (this.#agingMs !== Number.POSITIVE_INFINITY) t.laneSince = this.#clock.now();
     this.#lanes[rank(t.priority)].push(t);
     if (this.#events.active) {
+      const time = this.#clock.now();
+      this.#queuedAt = time;
       this.#events.emit({
         type: 'queued',
-        time: this.#clock.now(),
+        time,
         taskId: t.id,
         label: options.label,
         priority: t.priority,
@@ -176,6 +184,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     }
     control?.attach((raised) => this.#raise(t, raised));
     this.#drain();
+    this.#queuedAt = undefined;
     return task;
   }
 
@@ -238,14 +247,14 @@ export class PriorityExecutor implements Executor, TaskOwner {
   }
 
   #pickNext(): Task | undefined {
-    const [critical, normal, background] = this.#lanes;
     if (this.#agingMs !== Number.POSITIVE_INFINITY) this.#age();
-    if (critical.head !== undefined) return critical.head;
-    if (normal.head !== undefined) return normal.head;
-    if (background.head !== undefined && this.#runningByRank[2] < this.backgroundConcurrency) {
-      return background.head;
-    }
-    return undefined;
+    const lanes = this.#lanes;
+    const next = lanes[0].head ?? lanes[1].head;
+    if (next !== undefined) return next;
+    const background = lanes[2].head;
+    return background !== undefined && this.#runningByRank[2] < this.backgroundConcurrency
+      ? background
+      : undefined;
   }
 
   /** Moves the oldest tasks of the lower lanes up one lane once they waited `agingMs`. */
@@ -280,8 +289,10 @@ export class PriorityExecutor implements Executor, TaskOwner {
 
   /** The running preemptible task to abort for the highest waiting non-background task. */
   #pickVictim(): Task | undefined {
-    const [critical, normal] = this.#lanes;
-    const waiting = critical.head !== undefined ? 0 : normal.head !== undefined ? 1 : -1;
+    const running = this.#preemptible;
+    if (running[1].size === 0 && running[2].size === 0) return undefined;
+    const lanes = this.#lanes;
+    const waiting = lanes[0].head !== undefined ? 0 : lanes[1].head !== undefined ? 1 : -1;
     if (waiting < 0) return undefined;
     for (let lane = 2; lane > waiting; lane--) {
       const victim = this.#preemptible[lane as 1 | 2].tail;
@@ -303,10 +314,12 @@ export class PriorityExecutor implements Executor, TaskOwner {
       task.controller = controller;
       signal = controller.signal;
     }
+    const queuedAt = this.#queuedAt;
+    this.#queuedAt = undefined;
     if (this.#events.active) {
       this.#events.emit({
         type: 'started',
-        time: this.#clock.now(),
+        time: queuedAt ?? this.#clock.now(),
         taskId: task.id,
         label: task.options.label,
         priority: task.priority,
@@ -409,6 +422,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
   }
 
   #preempt(task: Task): void {
+    this.#queuedAt = undefined;
     const slot = this.#release(task);
     const error = new PreemptedError();
     this.#abort(task, error);

@@ -852,6 +852,28 @@ describe('events$', () => {
     expect(clock.now).not.toHaveBeenCalled();
   });
 
+  it('reads the clock once for a task queued and started at once, and again once it waited', () => {
+    const clock = manualClock();
+    const h = harness({ concurrency: 1, clock });
+    h.record();
+    clock.t = 1;
+    const a = h.run('a');
+    expect(clock.now).toHaveBeenCalledTimes(1);
+    clock.t = 2;
+    h.run('b');
+    clock.t = 3;
+    a.subject.complete();
+    const times = h.events.map((e) => `${e.type}:${(e as { taskId: number }).taskId}@${e.time}`);
+    const [ida, idb] = [h.events[0], h.events[2]].map((e) => (e as { taskId: number }).taskId);
+    expect(times).toEqual([
+      `queued:${ida}@1`,
+      `started:${ida}@1`,
+      `queued:${idb}@2`,
+      `completed:${ida}@3`,
+      `started:${idb}@3`,
+    ]);
+  });
+
   it('is a hot stream: a late subscriber sees only later events', () => {
     const h = harness({ concurrency: 1 });
     h.run('a').subject.complete();
