@@ -21,12 +21,13 @@ export interface ParallelOptions {
   concurrency?: number;
   /**
    * Run every inner task through this executor, so several streams share one global
-   * cap and its priority lanes. Default: a private executor per subscription.
+   * cap and its priority lanes, and its `events$` report them. Default: a private cap
+   * per subscription, with nothing to share and no events.
    */
   executor?: Executor;
-  /** The lane inner tasks wait in. Default `'normal'`. */
+  /** The lane inner tasks wait in on `executor`. Default `'normal'`. */
   priority?: Priority;
-  /** A name for the inner tasks in events, metrics and traces. */
+  /** A name for the inner tasks in the executor's events, metrics and traces. */
   label?: string;
 }
 

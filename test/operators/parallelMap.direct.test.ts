@@ -293,3 +293,17 @@ describe('parallelMap without an executor: promises and signals', () => {
     subscription.unsubscribe();
   });
 });
+
+describe('parallelMap without an executor: synchronous inner results', () => {
+  it('runs a long chain of tasks that end synchronously without recursion', async () => {
+    const n = 50_000;
+    const values = await lastValueFrom(
+      range(0, n).pipe(
+        parallelMap((x: number) => [x], { concurrency: 1 }),
+        toArray(),
+      ),
+    );
+    expect(values).toHaveLength(n);
+    expect(values[n - 1]).toBe(n - 1);
+  });
+});
