@@ -225,6 +225,8 @@ export class PriorityExecutor implements Executor, TaskOwner {
       this.#drainAgain = true;
       return;
     }
+    // Every slot taken and nothing to preempt (the common case while a backlog waits).
+    if (this.#running >= this.concurrency && !this.#anyPreemptible()) return;
     this.#draining = true;
     try {
       do {
@@ -289,8 +291,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
 
   /** The running preemptible task to abort for the highest waiting non-background task. */
   #pickVictim(): Task | undefined {
-    const running = this.#preemptible;
-    if (running[1].size === 0 && running[2].size === 0) return undefined;
+    if (!this.#anyPreemptible()) return undefined;
     const lanes = this.#lanes;
     const waiting = lanes[0].head !== undefined ? 0 : lanes[1].head !== undefined ? 1 : -1;
     if (waiting < 0) return undefined;
@@ -299,6 +300,12 @@ export class PriorityExecutor implements Executor, TaskOwner {
       if (victim !== undefined) return victim;
     }
     return undefined;
+  }
+
+  /** Whether a running task could be preempted (only normal and background ones can). */
+  #anyPreemptible(): boolean {
+    const running = this.#preemptible;
+    return running[1].size !== 0 || running[2].size !== 0;
   }
 
   #start(task: Task): void {
