@@ -160,7 +160,9 @@ export class PriorityExecutor implements Executor, TaskOwner {
       sink,
       priority,
       options.preemptible === true,
-      options,
+      options.label,
+      options.expectedMs,
+      control,
     );
     const t = task as Task;
     if (control?.priority !== undefined && rank(control.priority) < rank(priority)) {
@@ -176,7 +178,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
         type: 'queued',
         time,
         taskId: t.id,
-        label: options.label,
+        label: t.label,
         priority: t.priority,
         executorId: this.id,
         preemptible: t.preemptible,
@@ -194,7 +196,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     if (task.state === TaskState.Queued) {
       task.state = TaskState.Done;
       task.list?.remove(task);
-      task.options.control?.attach(undefined);
+      task.control?.attach(undefined);
       if (this.#events.active) this.#emitEnd(task, 'cancelled', undefined);
       return;
     }
@@ -212,7 +214,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
       type,
       time: this.#clock.now(),
       taskId: task.id,
-      label: task.options.label,
+      label: task.label,
       priority: task.priority,
       executorId: this.id,
       slot,
@@ -281,7 +283,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
         type: 'promoted',
         time: now,
         taskId: task.id,
-        label: task.options.label,
+        label: task.label,
         priority,
         executorId: this.id,
         from: fromPriority,
@@ -328,12 +330,12 @@ export class PriorityExecutor implements Executor, TaskOwner {
         type: 'started',
         time: queuedAt ?? this.#clock.now(),
         taskId: task.id,
-        label: task.options.label,
+        label: task.label,
         priority: task.priority,
         executorId: this.id,
         slot: task.slot,
         preemptible: task.preemptible,
-        expectedMs: task.options.expectedMs,
+        expectedMs: task.expectedMs,
       });
     }
     let result: unknown;
@@ -388,7 +390,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     this.#runningByRank[rank(task.priority)]--;
     if (task.list !== undefined) task.list.remove(task);
     this.#freeSlots.push(task.slot);
-    task.options.control?.attach(undefined);
+    task.control?.attach(undefined);
     return task.slot;
   }
 
@@ -412,7 +414,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
           type: 'failed',
           time: this.#clock.now(),
           taskId: task.id,
-          label: task.options.label,
+          label: task.label,
           priority: task.priority,
           executorId: this.id,
           slot,

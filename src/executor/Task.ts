@@ -1,7 +1,7 @@
 import type { Subscription, Unsubscribable } from 'rxjs';
 import type { LinkedList, ListNode } from '../util/LinkedList.js';
 import type { TaskRef } from './PriorityExecutor.js';
-import type { Priority, ScheduleOptions, Work } from './types.js';
+import type { Priority, TaskControl, Work } from './types.js';
 
 /** Where a task sends what its work emits. RxJS Subscribers satisfy it. */
 export interface TaskSink<T> {
@@ -62,8 +62,9 @@ export class Task<T = unknown> implements ListNode<Task>, TaskRef, Unsubscribabl
     readonly sink: TaskSink<T>,
     public priority: Priority,
     public preemptible: boolean,
-    /** Where `label`, `expectedMs` and `control` come from (often shared by many tasks). */
-    readonly options: ScheduleOptions,
+    readonly label: string | undefined,
+    readonly expectedMs: number | undefined,
+    readonly control: TaskControl | undefined,
   ) {}
 
   cancel(): void {

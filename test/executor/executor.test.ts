@@ -6,6 +6,7 @@ import {
   type ExecutorStats,
   PreemptedError,
   type Priority,
+  type ScheduleOptions,
   TaskControl,
   type Work,
 } from 'eed';
@@ -872,6 +873,22 @@ describe('events$', () => {
       `completed:${ida}@3`,
       `started:${idb}@3`,
     ]);
+  });
+
+  it('reads the options at subscription: changing the object later does not reach the task', () => {
+    const h = harness({ concurrency: 1 });
+    h.record();
+    const options: ScheduleOptions = { label: 'first', expectedMs: 5 };
+    const a = h.run('a', options);
+    options.label = 'second';
+    options.expectedMs = 9;
+    a.subject.complete();
+    expect(h.events.map((e) => (e as { label?: string }).label)).toEqual([
+      'first',
+      'first',
+      'first',
+    ]);
+    expect(h.events.find((e) => e.type === 'started')).toMatchObject({ expectedMs: 5 });
   });
 
   it('is a hot stream: a late subscriber sees only later events', () => {
