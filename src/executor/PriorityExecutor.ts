@@ -1,8 +1,10 @@
-import { from, Observable, Subject, Subscriber } from 'rxjs';
+import { from, Observable, Subscriber } from 'rxjs';
 import { AbortError, PreemptedError } from '../errors.js';
 import type { ExecutorEvent } from '../metrics/events.js';
 import { LinkedList } from '../util/LinkedList.js';
-import { Task, type TaskSink, TaskState } from './Task.js';
+import { Listeners } from '../util/Listeners.js';
+import { isPromiseLike } from './isPromiseLike.js';
+import { Task, type TaskOwner, type TaskSink, TaskState } from './Task.js';
 import {
   type Clock,
   type Executor,
@@ -42,7 +44,15 @@ export interface ExecutorOptions {
 /** The default clock: monotonic, sub-millisecond. */
 export const monotonicClock: Clock = { now: () => performance.now() };
 
-/** A handle to one submitted task. */
+/**
+ * A handle to one submitted task.
+ *
+ * @example
+ * ```ts
+ * const ref: TaskRef = submitTask(executor, work, {}, 'normal', sink);
+ * ref.cancel();
+ * ```
+ */
 export interface TaskRef {
   /** Removes the task if queued, aborts it if running; no-op once it ended. */
   cancel(): void;
@@ -50,19 +60,21 @@ export interface TaskRef {
 
 let executorIds = 0;
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  value !== null &&
-  (typeof value === 'object' || typeof value === 'function') &&
-  typeof (value as PromiseLike<unknown>).then === 'function' &&
-  // Observables from other libraries are thenable-free; a value with `subscribe` goes through `from`.
-  typeof (value as { subscribe?: unknown }).subscribe !== 'function';
+/** The options of a `schedule` call that passes none (one shared object, not one per call). */
+const NO_OPTIONS: ScheduleOptions = Object.freeze({});
 
 /**
  * The executor behind {@link createExecutor}: three FIFO lanes kept as intrusive linked
  * lists (O(1) enqueue, dequeue and cancellation), a slot counter, and a list of running
- * preemptible tasks. A freed slot is handed to the next task synchronously.
+ * preemptible tasks. A freed slot is handed to the next task synchronously. Events are
+ * built only while someone listens to `events$`.
+ *
+ * @example
+ * ```ts
+ * const executor: Executor = new PriorityExecutor({ concurrency: 4 });
+ * ```
  */
-export class PriorityExecutor implements Executor {
+export class PriorityExecutor implements Executor, TaskOwner {
   readonly concurrency: number;
   readonly backgroundConcurrency: number;
   readonly id = ++executorIds;
@@ -87,9 +99,15 @@ export class PriorityExecutor implements Executor {
   #taskIds = 0;
   #draining = false;
   #drainAgain = false;
-  readonly #events = new Subject<ExecutorEvent>();
+  readonly #events = new Listeners<ExecutorEvent>();
+  /**
+   * The time of the `queued` event `submit` just emitted, for a `started` event that
+   * follows before any work or sink runs (a task that starts at once): one clock read
+   * for both. Only the listeners of `queued` run in between.
+   */
+  #queuedAt: number | undefined = undefined;
 
-  readonly events$: Observable<ExecutorEvent> = this.#events.asObservable();
+  readonly events$: Observable<ExecutorEvent> = this.#events.observable;
 
   constructor(options: ExecutorOptions = {}) {
     const concurrency = options.concurrency ?? 10;
@@ -105,13 +123,11 @@ export class PriorityExecutor implements Executor {
     this.#clock = options.clock ?? monotonicClock;
   }
 
-  schedule<T>(work: Work<T>, options: ScheduleOptions = {}): Observable<T> {
+  schedule<T>(work: Work<T>, options: ScheduleOptions = NO_OPTIONS): Observable<T> {
     const priority = options.priority ?? 'normal';
-    assertPriority('priority', priority);
-    return new Observable<T>((subscriber) => {
-      const ref = this.submit(work, options, priority, subscriber);
-      return () => ref.cancel();
-    });
+    if (priority !== 'normal') assertPriority('priority', priority);
+    // The task is its own teardown: unsubscribing cancels it.
+    return new Observable<T>((subscriber) => this.submit(work, options, priority, subscriber));
   }
 
   stats(): ExecutorStats {
@@ -135,15 +151,16 @@ export class PriorityExecutor implements Executor {
     options: ScheduleOptions,
     priority: Priority,
     sink: TaskSink<T>,
-  ): TaskRef {
+  ): Task<T> {
     const control = options.control;
     const task = new Task<T>(
+      this,
       ++this.#taskIds,
       work,
       sink,
       priority,
-      options.label,
       options.preemptible === true,
+      options.label,
       options.expectedMs,
       control,
     );
@@ -154,26 +171,54 @@ export class PriorityExecutor implements Executor {
     if (control?.pinned) t.preemptible = false;
     if (this.#agingMs !== Number.POSITIVE_INFINITY) t.laneSince = this.#clock.now();
     this.#lanes[rank(t.priority)].push(t);
-    if (this.#events.observed) {
-      this.#emit({ type: 'queued', ...this.#fields(t), preemptible: t.preemptible });
+    if (this.#events.active) {
+      const time = this.#clock.now();
+      this.#queuedAt = time;
+      this.#events.emit({
+        type: 'queued',
+        time,
+        taskId: t.id,
+        label: t.label,
+        priority: t.priority,
+        executorId: this.id,
+        preemptible: t.preemptible,
+      });
     }
     control?.attach((raised) => this.#raise(t, raised));
     this.#drain();
-    return { cancel: () => this.#cancel(t) };
+    this.#queuedAt = undefined;
+    return task;
   }
 
-  #fields(task: Task) {
-    return {
+  /** Removes `task` if queued, aborts it if running; no-op once it ended. */
+  cancelTask(task: Task): void {
+    if (task.state === TaskState.Done) return;
+    if (task.state === TaskState.Queued) {
+      task.state = TaskState.Done;
+      task.list?.remove(task);
+      task.control?.attach(undefined);
+      if (this.#events.active) this.#emitEnd(task, 'cancelled', undefined);
+      return;
+    }
+    const slot = this.#release(task);
+    this.#abort(task, new AbortError());
+    if (this.#events.active) this.#emitEnd(task, 'cancelled', slot);
+    this.#drain();
+  }
+
+  /** Emits an event that carries a slot (or none for a task cancelled while queued). */
+  #emitEnd(task: Task, type: 'completed' | 'preempted', slot: number): void;
+  #emitEnd(task: Task, type: 'cancelled', slot: number | undefined): void;
+  #emitEnd(task: Task, type: 'completed' | 'preempted' | 'cancelled', slot: number | undefined) {
+    this.#events.emit({
+      type,
       time: this.#clock.now(),
       taskId: task.id,
       label: task.label,
       priority: task.priority,
       executorId: this.id,
-    };
-  }
-
-  #emit(event: ExecutorEvent): void {
-    this.#events.next(event);
+      slot,
+    } as ExecutorEvent);
   }
 
   /** Fills free slots from the lanes, preempting where a higher lane waits on full slots. */
@@ -182,6 +227,8 @@ export class PriorityExecutor implements Executor {
       this.#drainAgain = true;
       return;
     }
+    // Every slot taken and nothing to preempt (the common case while a backlog waits).
+    if (this.#running >= this.concurrency && !this.#anyPreemptible()) return;
     this.#draining = true;
     try {
       do {
@@ -204,14 +251,14 @@ export class PriorityExecutor implements Executor {
   }
 
   #pickNext(): Task | undefined {
-    const [critical, normal, background] = this.#lanes;
     if (this.#agingMs !== Number.POSITIVE_INFINITY) this.#age();
-    if (critical.head !== undefined) return critical.head;
-    if (normal.head !== undefined) return normal.head;
-    if (background.head !== undefined && this.#runningByRank[2] < this.backgroundConcurrency) {
-      return background.head;
-    }
-    return undefined;
+    const lanes = this.#lanes;
+    const next = lanes[0].head ?? lanes[1].head;
+    if (next !== undefined) return next;
+    const background = lanes[2].head;
+    return background !== undefined && this.#runningByRank[2] < this.backgroundConcurrency
+      ? background
+      : undefined;
   }
 
   /** Moves the oldest tasks of the lower lanes up one lane once they waited `agingMs`. */
@@ -231,21 +278,36 @@ export class PriorityExecutor implements Executor {
     task.priority = priority;
     task.laneSince = now;
     this.#lanes[rank(priority)].push(task);
-    if (this.#events.observed) {
-      this.#emit({ type: 'promoted', ...this.#fields(task), from: fromPriority });
+    if (this.#events.active) {
+      this.#events.emit({
+        type: 'promoted',
+        time: now,
+        taskId: task.id,
+        label: task.label,
+        priority,
+        executorId: this.id,
+        from: fromPriority,
+      });
     }
   }
 
   /** The running preemptible task to abort for the highest waiting non-background task. */
   #pickVictim(): Task | undefined {
-    const [critical, normal] = this.#lanes;
-    const waiting = critical.head !== undefined ? 0 : normal.head !== undefined ? 1 : -1;
+    if (!this.#anyPreemptible()) return undefined;
+    const lanes = this.#lanes;
+    const waiting = lanes[0].head !== undefined ? 0 : lanes[1].head !== undefined ? 1 : -1;
     if (waiting < 0) return undefined;
     for (let lane = 2; lane > waiting; lane--) {
       const victim = this.#preemptible[lane as 1 | 2].tail;
       if (victim !== undefined) return victim;
     }
     return undefined;
+  }
+
+  /** Whether a running task could be preempted (only normal and background ones can). */
+  #anyPreemptible(): boolean {
+    const running = this.#preemptible;
+    return running[1].size !== 0 || running[2].size !== 0;
   }
 
   #start(task: Task): void {
@@ -261,10 +323,16 @@ export class PriorityExecutor implements Executor {
       task.controller = controller;
       signal = controller.signal;
     }
-    if (this.#events.observed) {
-      this.#emit({
+    const queuedAt = this.#queuedAt;
+    this.#queuedAt = undefined;
+    if (this.#events.active) {
+      this.#events.emit({
         type: 'started',
-        ...this.#fields(task),
+        time: queuedAt ?? this.#clock.now(),
+        taskId: task.id,
+        label: task.label,
+        priority: task.priority,
+        executorId: this.id,
         slot: task.slot,
         preemptible: task.preemptible,
         expectedMs: task.expectedMs,
@@ -282,7 +350,7 @@ export class PriorityExecutor implements Executor {
       result.then(
         // The value is the whole result: free the slot before delivering it, so a
         // consumer that leaves on the first value does not turn success into a cancel.
-        (value) => this.#finish(task, undefined, false, { value }),
+        (value) => this.#finish(task, undefined, false, true, value),
         (error: unknown) => this.#finish(task, error, true),
       );
       return;
@@ -293,7 +361,7 @@ export class PriorityExecutor implements Executor {
       next: (value) => {
         if (task.state !== TaskState.Running) return;
         task.sink.next(value);
-        if (task.sink.closed === true) this.#cancel(task);
+        if (task.sink.closed === true) this.cancelTask(task);
       },
       // Unsubscribe before finishing, so the work's own finalizers (closing a file, a
       // socket) run before its slot goes to the next task, as they do in `mergeMap`.
@@ -326,47 +394,48 @@ export class PriorityExecutor implements Executor {
     return task.slot;
   }
 
-  #finish(task: Task, error: unknown, failed: boolean, last?: { value: unknown }): void {
+  /**
+   * Ends a running task: frees its slot, then delivers the outcome (with `hasValue`, a
+   * promise's value first) and hands the slot on.
+   */
+  #finish(
+    task: Task,
+    error: unknown,
+    failed: boolean,
+    hasValue = false,
+    value: unknown = undefined,
+  ): void {
     if (task.state !== TaskState.Running) return;
     const slot = this.#release(task);
     task.inner = undefined;
-    if (this.#events.observed) {
-      this.#emit(
-        failed
-          ? { type: 'failed', ...this.#fields(task), slot, error }
-          : { type: 'completed', ...this.#fields(task), slot },
-      );
+    if (this.#events.active) {
+      if (failed) {
+        this.#events.emit({
+          type: 'failed',
+          time: this.#clock.now(),
+          taskId: task.id,
+          label: task.label,
+          priority: task.priority,
+          executorId: this.id,
+          slot,
+          error,
+        });
+      } else this.#emitEnd(task, 'completed', slot);
     }
     if (failed) task.sink.error(error);
     else {
-      if (last !== undefined) task.sink.next(last.value);
+      if (hasValue) task.sink.next(value);
       task.sink.complete();
     }
     this.#drain();
   }
 
-  #cancel(task: Task): void {
-    if (task.state === TaskState.Done) return;
-    if (task.state === TaskState.Queued) {
-      task.state = TaskState.Done;
-      task.list?.remove(task);
-      task.control?.attach(undefined);
-      if (this.#events.observed) {
-        this.#emit({ type: 'cancelled', ...this.#fields(task), slot: undefined });
-      }
-      return;
-    }
-    const slot = this.#release(task);
-    this.#abort(task, new AbortError());
-    if (this.#events.observed) this.#emit({ type: 'cancelled', ...this.#fields(task), slot });
-    this.#drain();
-  }
-
   #preempt(task: Task): void {
+    this.#queuedAt = undefined;
     const slot = this.#release(task);
     const error = new PreemptedError();
     this.#abort(task, error);
-    if (this.#events.observed) this.#emit({ type: 'preempted', ...this.#fields(task), slot });
+    if (this.#events.active) this.#emitEnd(task, 'preempted', slot);
     task.sink.error(error);
   }
 

@@ -1,5 +1,6 @@
-import type { Subscription } from 'rxjs';
+import type { Subscription, Unsubscribable } from 'rxjs';
 import type { LinkedList, ListNode } from '../util/LinkedList.js';
+import type { TaskRef } from './PriorityExecutor.js';
 import type { Priority, TaskControl, Work } from './types.js';
 
 /** Where a task sends what its work emits. RxJS Subscribers satisfy it. */
@@ -24,10 +25,25 @@ export enum TaskState {
 }
 
 /**
- * One subscription of a scheduled task: its work, its sink, and its place in a lane (or
- * in the list of running preemptible tasks). Internal to the executor.
+ * The executor a task belongs to, as the task sees it.
+ *
+ * @example
+ * ```ts
+ * const owner: TaskOwner = { cancelTask: (task) => lanes.remove(task) };
+ * ```
  */
-export class Task<T = unknown> implements ListNode<Task> {
+export interface TaskOwner {
+  /** Removes the task if queued, aborts it if running; no-op once it ended. */
+  cancelTask(task: Task): void;
+}
+
+/**
+ * One subscription of a scheduled task: its work, its sink, and its place in a lane (or
+ * in the list of running preemptible tasks). It is also its own cancel handle and the
+ * teardown of the subscription that scheduled it, so a task costs one object. Internal
+ * to the executor.
+ */
+export class Task<T = unknown> implements ListNode<Task>, TaskRef, Unsubscribable {
   prev: Task | undefined = undefined;
   next: Task | undefined = undefined;
   list: LinkedList<Task> | undefined = undefined;
@@ -40,13 +56,23 @@ export class Task<T = unknown> implements ListNode<Task> {
   inner: Subscription | undefined = undefined;
 
   constructor(
+    readonly owner: TaskOwner,
     readonly id: number,
     readonly work: Work<T>,
     readonly sink: TaskSink<T>,
     public priority: Priority,
-    readonly label: string | undefined,
     public preemptible: boolean,
+    readonly label: string | undefined,
     readonly expectedMs: number | undefined,
     readonly control: TaskControl | undefined,
   ) {}
+
+  cancel(): void {
+    this.owner.cancelTask(this);
+  }
+
+  /** Cancels, as the teardown of the subscription that scheduled the task. */
+  unsubscribe(): void {
+    this.owner.cancelTask(this);
+  }
 }

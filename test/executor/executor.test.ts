@@ -6,6 +6,7 @@ import {
   type ExecutorStats,
   PreemptedError,
   type Priority,
+  type ScheduleOptions,
   TaskControl,
   type Work,
 } from 'eed';
@@ -850,6 +851,44 @@ describe('events$', () => {
     clock.now.mockClear();
     h.get('t').subject.complete();
     expect(clock.now).not.toHaveBeenCalled();
+  });
+
+  it('reads the clock once for a task queued and started at once, and again once it waited', () => {
+    const clock = manualClock();
+    const h = harness({ concurrency: 1, clock });
+    h.record();
+    clock.t = 1;
+    const a = h.run('a');
+    expect(clock.now).toHaveBeenCalledTimes(1);
+    clock.t = 2;
+    h.run('b');
+    clock.t = 3;
+    a.subject.complete();
+    const times = h.events.map((e) => `${e.type}:${(e as { taskId: number }).taskId}@${e.time}`);
+    const [ida, idb] = [h.events[0], h.events[2]].map((e) => (e as { taskId: number }).taskId);
+    expect(times).toEqual([
+      `queued:${ida}@1`,
+      `started:${ida}@1`,
+      `queued:${idb}@2`,
+      `completed:${ida}@3`,
+      `started:${idb}@3`,
+    ]);
+  });
+
+  it('reads the options at subscription: changing the object later does not reach the task', () => {
+    const h = harness({ concurrency: 1 });
+    h.record();
+    const options: ScheduleOptions = { label: 'first', expectedMs: 5 };
+    const a = h.run('a', options);
+    options.label = 'second';
+    options.expectedMs = 9;
+    a.subject.complete();
+    expect(h.events.map((e) => (e as { label?: string }).label)).toEqual([
+      'first',
+      'first',
+      'first',
+    ]);
+    expect(h.events.find((e) => e.type === 'started')).toMatchObject({ expectedMs: 5 });
   });
 
   it('is a hot stream: a late subscriber sees only later events', () => {
