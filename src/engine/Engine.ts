@@ -34,6 +34,7 @@ import type {
   CoordinationEvent,
   EngineEvent,
   ExecutionEvent,
+  ExecutorEvent,
   ShortCircuitEvent,
 } from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
@@ -41,6 +42,7 @@ import type { MetricsSnapshot } from '../metrics/types.js';
 import type { Flight, FlightObserver, FlightSource } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
+import { EngineMeter } from './EngineMeter.js';
 import {
   type BatchToken,
   type ExecutionHost,
@@ -63,10 +65,19 @@ const AFTER_MISS: AcquireOptions = { afterMiss: true };
 /** The most prefetched-but-unused keys remembered; older ones count as wasted. */
 const MAX_UNUSED_PREFETCHES = 10_000;
 
+/** Length (ms) of the sliding window alerts look at, unless `alerts.windowMs` says otherwise. */
+const DEFAULT_WINDOW_MS = 60_000;
+
 /** Wall-clock time for cache expiry, which must survive restarts (persistent tiers). */
 const wallClock: Clock = { now: () => Date.now() };
 
 const deepFreeze = <T>(value: T): T => freeze(value, true);
+
+/** `deepFreeze`, without the call for what needs none (primitives, frozen objects). */
+const freezeValue = <T>(value: T): T =>
+  typeof value === 'object' && value !== null && !Object.isFrozen(value)
+    ? freeze(value, true)
+    : value;
 
 /**
  * Executor + keyed sharing + cache + metrics. `run(key, work)` serves a valid cached
@@ -100,7 +111,10 @@ export class Engine {
   readonly #flushes: (() => void)[] = [];
   /** Keys whose cache entry came from a prefetch no run has used yet. */
   readonly #unusedPrefetches = new Set<string>();
+  /** Counts the executor's tasks (fed by its events) when metrics are on. */
   readonly #aggregator: MetricsAggregator | undefined;
+  /** Counts the engine's own metrics, with no event objects, when metrics are on. */
+  readonly #meter: EngineMeter | undefined;
   readonly #alertMonitor: AlertMonitor | undefined;
   readonly #alerts = new Subject<Alert>();
   readonly #changes = new Subject<void>();
@@ -196,33 +210,40 @@ export class Engine {
         windowMs: options.alerts?.windowMs,
       });
       this.#aggregator = aggregator;
+      this.#meter = new EngineMeter(options.alerts?.windowMs ?? DEFAULT_WINDOW_MS);
       this.#alertMonitor = new AlertMonitor(options.alerts ?? {}, (alert) =>
         this.#alerts.next(alert),
       );
       this.#executorEvents = this.executor.events$.subscribe((event) => this.#observe(event));
     }
-    const engine = this;
-    const clock = this.#clock;
     this.#requestHost = {
-      get recording() {
-        return engine.#recording;
-      },
-      record: (event) => this.#record(event),
-      now: () => clock.now(),
+      firstValue: (request) =>
+        this.#firstValue(request.key, request.label, request.requestId, request.startedAt, 0),
+      ended: (request, outcome) =>
+        this.#requestEnded(
+          request.key,
+          request.label,
+          request.requestId,
+          request.startedAt,
+          outcome,
+        ),
     };
     this.#executionHost = {
       executor: this.executor,
       started: (key, label, prefetch, time) => {
         const executionId = ++this.#executionIds;
-        if (this.#recording) {
-          this.#record({ type: 'executed', time, key, label, executionId, prefetch });
-        }
+        if (!this.#recording) return executionId;
+        this.#meter?.executed(key, time);
+        if (!this.#listening) this.#changed();
+        else this.#publish({ type: 'executed', time, key, label, executionId, prefetch });
         return executionId;
       },
       ended: (key, label, executionId, outcome, startedAt) => {
         if (!this.#recording) return;
-        const time = clock.now();
-        this.#record({
+        this.#meter?.executionEnded(key, outcome);
+        if (!this.#listening) return this.#changed();
+        const time = this.#clock.now();
+        this.#publish({
           type: 'execution-ended',
           time,
           key,
@@ -234,7 +255,7 @@ export class Engine {
       },
       completed: (key, values, cost, settings, meta) =>
         this.#storeLocal(key, values, cost, settings, meta),
-      now: () => clock.now(),
+      now: () => this.#clock.now(),
     };
     this.metrics$ = defer(() =>
       merge(
@@ -352,28 +373,47 @@ export class Engine {
   ): TeardownLogic {
     const requestId = ++this.#requestIds;
     const label = settings.label;
+    let startedAt = 0;
     if (this.#recording) {
-      this.#record({ type: 'request', time: this.#clock.now(), key, label, requestId, priority });
+      startedAt = this.#clock.now();
+      this.#meter?.request();
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
     }
-    const request = new RunRequest<T>(this.#requestHost, subscriber, key, label, requestId);
 
     if (settings.useCache) {
       const hit = this.#peek(key);
       if (hit !== undefined) {
-        this.#recordHit(key, label, hit.tier ?? 0);
+        // Synchronous: the request's time is also the hit's and the first value's.
+        this.#recordHit(key, label, hit.tier ?? 0, startedAt);
         const values = hit.values;
         for (let i = 0; i < values.length; i++) {
           if (subscriber.closed) break;
-          request.next(deepFreeze(values[i]) as T);
+          if (i === 0) this.#firstValue(key, label, requestId, startedAt, startedAt);
+          subscriber.next(freezeValue(values[i]) as T);
         }
-        request.complete();
+        this.#requestEnded(key, label, requestId, startedAt, 'completed');
+        subscriber.complete();
         return;
       }
     }
 
+    const request = new RunRequest<T>(
+      this.#requestHost,
+      subscriber,
+      key,
+      label,
+      requestId,
+      startedAt,
+    );
+
     let flight = this.#flights.get(key);
     if (flight !== undefined) {
-      if (this.#recording) this.#record({ type: 'joined', time: this.#clock.now(), key, label });
+      if (this.#recording) {
+        this.#meter?.join();
+        if (!this.#listening) this.#changed();
+        else this.#publish({ type: 'joined', time: this.#clock.now(), key, label });
+      }
       this.#join(key, label, flight.meta, priority);
     } else {
       if (settings.useCache && this.#syncCache !== undefined) this.#recordMiss(key, label);
@@ -468,7 +508,10 @@ export class Engine {
 
   /** The current metrics snapshot (immutable). */
   metrics(): MetricsSnapshot {
-    return this.#aggregator?.snapshot() ?? EMPTY_METRICS;
+    const aggregator = this.#aggregator;
+    const meter = this.#meter;
+    if (aggregator === undefined || meter === undefined) return EMPTY_METRICS;
+    return meter.snapshot(aggregator.snapshot());
   }
 
   /**
@@ -641,31 +684,16 @@ export class Engine {
     let startedAt = 0;
     let running = false;
     const label = settings.label;
+    const host = this.#executionHost;
     const ended = (outcome: 'completed' | 'failed' | 'cancelled') => {
       if (!running) return;
       running = false;
-      this.#record({
-        type: 'execution-ended',
-        time: this.#clock.now(),
-        key,
-        label,
-        executionId,
-        outcome,
-        durationMs: this.#clock.now() - startedAt,
-      });
+      host.ended(key, label, executionId, outcome, startedAt);
     };
     const execute: Work<unknown> = (signal) => {
-      executionId = ++this.#executionIds;
       startedAt = this.#clock.now();
       running = true;
-      this.#record({
-        type: 'executed',
-        time: startedAt,
-        key,
-        label,
-        executionId,
-        prefetch: meta.prefetch,
-      });
+      executionId = host.started(key, label, meta.prefetch, startedAt);
       return work(signal);
     };
     const replay = (entry: CacheEntry) => {
@@ -874,9 +902,15 @@ export class Engine {
   #stored(key: string, entry: CacheEntry, settings: ExecutionSettings, meta: FlightMeta): void {
     if (meta.prefetch && !meta.prefetchUsed) this.#rememberUnusedPrefetch(key, settings.label);
     if (!this.#recording) return;
-    this.#record({
+    const time = this.#clock.now();
+    this.#meter?.stored(key, time, settings.ttl);
+    if (!this.#listening) {
+      this.#changed();
+      return;
+    }
+    this.#publish({
       type: 'cache-stored',
-      time: this.#clock.now(),
+      time,
       key,
       label: settings.label,
       ttl: settings.ttl,
@@ -949,16 +983,27 @@ export class Engine {
     }
   }
 
-  #recordHit(key: string, label: string | undefined, tier: number): void {
-    this.#record({ type: 'cache-hit', time: this.#clock.now(), key, label, tier });
-    if (this.#unusedPrefetches.delete(key)) {
+  /** A cache hit; `time` is now, when the caller already read the clock (else 0). */
+  #recordHit(key: string, label: string | undefined, tier: number, time = 0): void {
+    if (this.#recording) {
+      if (time === 0) time = this.#clock.now();
+      this.#meter?.hit(tier, time);
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'cache-hit', time, key, label, tier });
+    }
+    if (this.#unusedPrefetches.size > 0 && this.#unusedPrefetches.delete(key)) {
       this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
     }
   }
 
   #recordMiss(key: string, label: string | undefined): void {
-    this.#record({ type: 'cache-miss', time: this.#clock.now(), key, label });
-    if (this.#unusedPrefetches.delete(key)) {
+    if (this.#recording) {
+      const time = this.#clock.now();
+      this.#meter?.miss(time);
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'cache-miss', time, key, label });
+    }
+    if (this.#unusedPrefetches.size > 0 && this.#unusedPrefetches.delete(key)) {
       // The prefetched entry expired or was evicted before anyone asked for it.
       this.#record({ type: 'prefetch-wasted', time: this.#clock.now(), key, label });
     }
@@ -985,22 +1030,76 @@ export class Engine {
     });
   }
 
-  /** Whether anything counts or listens to events: when not, no event object is made. */
-  get #recording(): boolean {
-    return this.#aggregator !== undefined || this.#events.observed;
+  /** A request's first value; `time` is now, when the caller already read the clock (else 0). */
+  #firstValue(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    startedAt: number,
+    time: number,
+  ): void {
+    if (!this.#recording) return;
+    if (time === 0) time = this.#clock.now();
+    this.#meter?.firstValue(time - startedAt);
+    if (!this.#listening) this.#changed();
+    else this.#publish({ type: 'first-value', time, key, label, requestId });
   }
 
+  #requestEnded(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    startedAt: number,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): void {
+    if (!this.#recording) return;
+    const time = this.#clock.now();
+    if (outcome === 'completed') this.#meter?.completed(time - startedAt);
+    if (!this.#listening) this.#changed();
+    else this.#publish({ type: 'request-ended', time, key, label, requestId, outcome });
+  }
+
+  /** Whether anything counts or listens to events: when not, nothing is recorded. */
+  get #recording(): boolean {
+    return this.#meter !== undefined || this.#events.observed;
+  }
+
+  /** Whether anyone wants event objects: listeners of `events$`, or of `alerts$`. */
+  get #listening(): boolean {
+    return this.#events.observed || (this.#meter !== undefined && this.#alerts.observed);
+  }
+
+  /** Records an event of the colder paths (prefetch, batches, coordination, errors). */
   #record(event: EngineEvent): void {
-    this.#observe(event);
+    const meter = this.#meter;
+    if (meter !== undefined && !meter.add(event)) this.#aggregator?.add(event);
+    if (this.#listening) this.#publish(event);
+    else if (meter !== undefined) this.#changed();
+  }
+
+  /** Hands an engine event to the alert monitor and `events$`. */
+  #publish(event: EngineEvent): void {
+    this.#alert(event);
+    if (this.#meter !== undefined) this.#changed();
     if (this.#events.observed) this.#events.next(event);
   }
 
-  /** Feeds one event to the metrics, and to the alerts while anyone listens to them. */
-  #observe(event: ExecutionEvent): void {
+  /** Feeds one executor event to the metrics, and to the alerts while anyone listens to them. */
+  #observe(event: ExecutorEvent): void {
+    this.#aggregator?.add(event);
+    this.#alert(event);
+    this.#changed();
+  }
+
+  #alert(event: ExecutionEvent): void {
     const aggregator = this.#aggregator;
-    if (aggregator === undefined) return;
-    aggregator.add(event);
-    if (this.#alerts.observed) this.#alertMonitor?.observe(event, aggregator.window());
+    const meter = this.#meter;
+    if (aggregator === undefined || meter === undefined || !this.#alerts.observed) return;
+    this.#alertMonitor?.observe(event, meter.window(aggregator.window()));
+  }
+
+  /** Tells `metrics$` the metrics changed (throttled there). */
+  #changed(): void {
     if (this.#changes.observed) this.#changes.next();
   }
 }

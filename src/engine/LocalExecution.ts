@@ -64,7 +64,19 @@ export interface ExecutionHost {
   now(): number;
 }
 
-const deepFreeze = <T>(value: T): T => freeze(value, true);
+/**
+ * Deep-freezes a value handed to subscribers (immer `freeze`), skipping the call for
+ * what needs none: primitives and objects already frozen.
+ *
+ * @example
+ * ```ts
+ * const user = freezeValue({ id: 1, roles: ['admin'] }); // user.roles.push(...) throws
+ * ```
+ */
+export const freezeValue = <T>(value: T): T =>
+  typeof value === 'object' && value !== null && !Object.isFrozen(value)
+    ? freeze(value, true)
+    : value;
 
 /**
  * One execution of a key on this process alone (no coordinator, no asynchronous cache
@@ -154,7 +166,7 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
   next(value: unknown): void {
     const sink = this.#sink;
     if (sink === undefined) return;
-    sink.next(deepFreeze(value));
+    sink.next(freezeValue(value));
   }
 
   /** Task sink: the work failed. */

@@ -1,24 +1,22 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
-import type { EngineEvent } from '../metrics/events.js';
 import type { FlightObserver } from '../sharing/Flight.js';
 
-/** Where a {@link RunRequest} reports its events. */
+/** Where a {@link RunRequest} reports (the engine's metrics and events). */
 export interface RequestHost {
-  /** Whether anything counts or listens to events; when not, no event object is made. */
-  readonly recording: boolean;
-  record(event: EngineEvent): void;
-  /** The engine's clock (ms). */
-  now(): number;
+  /** The request received its first value. */
+  firstValue(request: RunRequest<never>): void;
+  /** The request ended. */
+  ended(request: RunRequest<never>, outcome: 'completed' | 'failed' | 'cancelled'): void;
 }
 
 /**
  * One subscription of `engine.run`: relays a flight (or a cache hit) to its subscriber,
- * and reports `first-value` and `request-ended`. It is the flight's observer and the
+ * and reports its first value and its end. It is the flight's observer and the
  * subscription's teardown at once: one object per request, no closure.
  *
  * @example
  * ```ts
- * const request = new RunRequest(host, subscriber, key, label, requestId);
+ * const request = new RunRequest(host, subscriber, key, label, requestId, clock.now());
  * request.flight = flight;
  * flight.subscribe(request);
  * return request; // unsubscribing leaves the flight
@@ -36,22 +34,15 @@ export class RunRequest<T> implements FlightObserver<T>, Unsubscribable {
     readonly key: string,
     readonly label: string | undefined,
     readonly requestId: number,
+    /** When the request was made (0 when nothing records). */
+    readonly startedAt: number,
   ) {}
 
   next(value: T): void {
     if (this.#ended) return;
     if (this.#waitingForFirst) {
       this.#waitingForFirst = false;
-      const host = this.host;
-      if (host.recording) {
-        host.record({
-          type: 'first-value',
-          time: host.now(),
-          key: this.key,
-          label: this.label,
-          requestId: this.requestId,
-        });
-      }
+      this.host.firstValue(this);
     }
     this.subscriber.next(value);
   }
@@ -76,15 +67,6 @@ export class RunRequest<T> implements FlightObserver<T>, Unsubscribable {
 
   #end(outcome: 'completed' | 'failed' | 'cancelled'): void {
     this.#ended = true;
-    const host = this.host;
-    if (!host.recording) return;
-    host.record({
-      type: 'request-ended',
-      time: host.now(),
-      key: this.key,
-      label: this.label,
-      requestId: this.requestId,
-      outcome,
-    });
+    this.host.ended(this, outcome);
   }
 }
