@@ -595,20 +595,28 @@ export class Engine {
     prefetch: boolean,
   ): Flight<unknown, FlightMeta> {
     const batched = typeof work !== 'function';
-    const meta: FlightMeta = {
-      // Only an executor task can be raised (a loader's batch is the task).
-      control: batched || settings.direct ? undefined : new TaskControl(),
-      priority,
-      prefetch,
-      prefetchUsed: false,
-      stale: false,
-    };
-    // Without a coordinator, and with a synchronous cache (or none), there is nothing to
-    // wait for before the work: the lean local execution. Otherwise the full flow.
-    const source: FlightSource<unknown> =
-      this.#coordinator === undefined && (!settings.useCache || this.#syncCache !== undefined)
-        ? new LocalExecution(this.#executionHost, key, work, settings, meta)
-        : this.#coordinated(key, batched ? loaderWork(work, key) : work, settings, meta);
+    // Only an executor task can be raised (a loader's batch is the task).
+    const control = batched || settings.direct ? undefined : new TaskControl();
+    let source: FlightSource<unknown>;
+    let meta: FlightMeta;
+    if (this.#coordinator === undefined && (!settings.useCache || this.#syncCache !== undefined)) {
+      // Nothing to wait for before the work (no coordinator, no asynchronous lookup): the
+      // lean local execution, which is its own metadata.
+      const execution = new LocalExecution(
+        this.#executionHost,
+        key,
+        work,
+        settings,
+        priority,
+        prefetch,
+        control,
+      );
+      source = execution;
+      meta = execution;
+    } else {
+      meta = { control, priority, prefetch, prefetchUsed: false, stale: false };
+      source = this.#coordinated(key, batched ? loaderWork(work, key) : work, settings, meta);
+    }
     return this.#flights.join(
       key,
       source,

@@ -87,11 +87,15 @@ export const freezeValue = <T>(value: T): T =>
  *
  * @example
  * ```ts
- * const flight = flights.join(key, new LocalExecution(host, key, work, settings, meta), meta);
+ * const execution = new LocalExecution(host, key, work, settings, 'normal', false, new TaskControl());
+ * const flight = flights.join(key, execution, execution);
  * flight.subscribe(observer); // starts it
  * ```
  */
-export class LocalExecution implements FlightSource<unknown>, BatchToken {
+export class LocalExecution implements FlightSource<unknown>, BatchToken, FlightMeta {
+  // FlightMeta: the execution is its own metadata (one object less per key).
+  prefetchUsed = false;
+  stale = false;
   #sink: FlightSink<unknown> | undefined;
   #running = false;
   #startedAt = 0;
@@ -106,7 +110,9 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
     readonly key: string,
     readonly work: Work<unknown> | LoaderBatcher,
     readonly settings: ExecutionSettings,
-    readonly meta: FlightMeta,
+    public priority: Priority,
+    readonly prefetch: boolean,
+    readonly control: TaskControl | undefined,
   ) {}
 
   /** Starts the execution (see {@link FlightSource.start}). */
@@ -118,7 +124,6 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
       this.#entry = work.add(this.key, this);
       return;
     }
-    const meta = this.meta;
     if (this.settings.direct) {
       this.#callDirect(work);
       return;
@@ -139,11 +144,11 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
       execute,
       {
         label: this.settings.label,
-        preemptible: meta.prefetch,
+        preemptible: this.prefetch,
         expectedMs: this.settings.expectedMs,
-        control: meta.control,
+        control: this.control,
       },
-      meta.priority,
+      this.priority,
       this,
     );
     if (this.#sink !== undefined) this.#ref = ref;
@@ -185,7 +190,7 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
     this.#sink = undefined;
     const cost = this.host.now() - this.#startedAt;
     this.#end('completed');
-    this.host.completed(this.key, sink.values, cost, this.settings, this.meta);
+    this.host.completed(this.key, sink.values, cost, this.settings, this);
     sink.complete();
   }
 
@@ -206,7 +211,7 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken {
     this.#executionId = this.host.started(
       this.key,
       this.settings.label,
-      this.meta.prefetch,
+      this.prefetch,
       this.#startedAt,
     );
   }

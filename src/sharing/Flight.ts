@@ -52,6 +52,8 @@ export interface FlightSource<T> {
   stop(): void;
 }
 
+const NO_VALUES: readonly never[] = Object.freeze([]);
+
 enum State {
   Idle = 0,
   Running = 1,
@@ -80,9 +82,13 @@ enum State {
  * ```
  */
 export class Flight<T, M> implements FlightSink<T> {
-  /** Values emitted so far (for late joiners). */
-  readonly values: T[] = [];
-  #observers: FlightObserver<T>[] = [];
+  /** Values emitted so far (allocated with the first one). */
+  #values: T[] | undefined = undefined;
+  /** The first observer, and the others: most flights have one, which needs no array. */
+  #first: FlightObserver<T> | undefined = undefined;
+  /** Replaced, never changed in place, on removal: a fan-out keeps iterating its copy. */
+  #rest: FlightObserver<T>[] | undefined = undefined;
+  #count = 0;
   #state = State.Idle;
   #error: unknown;
   readonly #source: FlightSource<T>;
@@ -116,7 +122,12 @@ export class Flight<T, M> implements FlightSink<T> {
 
   /** How many observers are attached. */
   get observers(): number {
-    return this.#observers.length;
+    return this.#count;
+  }
+
+  /** Values emitted so far (for late joiners, and the cache). */
+  get values(): readonly T[] {
+    return this.#values ?? NO_VALUES;
   }
 
   /**
@@ -124,8 +135,8 @@ export class Flight<T, M> implements FlightSink<T> {
    * shares the rest. Starts the execution if it was idle.
    */
   subscribe(observer: FlightObserver<T>): void {
-    const values = this.values;
-    for (let i = 0; i < values.length; i++) observer.next(values[i] as T);
+    const values = this.#values;
+    if (values !== undefined) for (let i = 0; i < values.length; i++) observer.next(values[i] as T);
     if (this.#state === State.Completed) {
       observer.complete();
       return;
@@ -134,7 +145,9 @@ export class Flight<T, M> implements FlightSink<T> {
       observer.error(this.#error);
       return;
     }
-    this.#observers.push(observer);
+    if (this.#count++ === 0 && this.#rest === undefined) this.#first = observer;
+    else if (this.#rest === undefined) this.#rest = [observer];
+    else this.#rest.push(observer);
     if (this.#state === State.Idle) {
       this.#state = State.Running;
       this.#source.start(this);
@@ -143,12 +156,15 @@ export class Flight<T, M> implements FlightSink<T> {
 
   /** Detaches `observer`; the last one to leave stops the execution (at the next microtask). */
   unsubscribe(observer: FlightObserver<T>): void {
-    const observers = this.#observers;
-    const index = observers.indexOf(observer);
-    if (index < 0) return;
-    // Copy on write: a fan-out in progress keeps iterating the array it started with.
-    this.#observers = observers.length === 1 ? [] : observers.filter((o) => o !== observer);
-    if (this.#observers.length === 0 && this.#state === State.Running && !this.#resetQueued) {
+    if (this.#first === observer) this.#first = undefined;
+    else {
+      const rest = this.#rest;
+      if (rest === undefined || !rest.includes(observer)) return;
+      // Copy on write: a fan-out in progress keeps iterating the array it started with.
+      const left = rest.filter((o) => o !== observer);
+      this.#rest = left.length === 0 ? undefined : left;
+    }
+    if (--this.#count === 0 && this.#state === State.Running && !this.#resetQueued) {
       this.#resetQueued = true;
       queueMicrotask(() => this.#resetIfAbandoned());
     }
@@ -157,29 +173,41 @@ export class Flight<T, M> implements FlightSink<T> {
   /** Sink side: the execution emitted `value` (already frozen). */
   next(value: T): void {
     if (this.#state !== State.Running) return;
-    this.values.push(value);
-    const observers = this.#observers;
-    for (let i = 0, n = observers.length; i < n; i++)
-      (observers[i] as FlightObserver<T>).next(value);
+    if (this.#values === undefined) this.#values = [value];
+    else this.#values.push(value);
+    this.#first?.next(value);
+    const rest = this.#rest;
+    if (rest === undefined) return;
+    for (let i = 0, n = rest.length; i < n; i++) (rest[i] as FlightObserver<T>).next(value);
   }
 
   /** Sink side: the execution failed. */
   error(error: unknown): void {
     if (this.#state !== State.Running) return;
     this.#error = error;
-    for (const observer of this.#end(State.Failed)) observer.error(error);
+    const first = this.#first;
+    const rest = this.#rest;
+    this.#end(State.Failed);
+    first?.error(error);
+    if (rest !== undefined) for (const observer of rest) observer.error(error);
   }
 
   /** Sink side: the execution completed. */
   complete(): void {
     if (this.#state !== State.Running) return;
-    for (const observer of this.#end(State.Completed)) observer.complete();
+    const first = this.#first;
+    const rest = this.#rest;
+    this.#end(State.Completed);
+    first?.complete();
+    if (rest !== undefined) for (const observer of rest) observer.complete();
   }
 
-  #end(state: State): FlightObserver<T>[] {
+  /** Ends the flight: detaches every observer, leaves the registry, calls `onEnd`. */
+  #end(state: State): void {
     this.#state = state;
-    const observers = this.#observers;
-    this.#observers = [];
+    this.#first = undefined;
+    this.#rest = undefined;
+    this.#count = 0;
     const registry = this.#registry;
     this.#registry = undefined;
     if (registry?.get(this.key) === this) registry.delete(this.key);
@@ -188,12 +216,11 @@ export class Flight<T, M> implements FlightSink<T> {
     onEnd?.(
       state === State.Completed ? 'completed' : state === State.Failed ? 'failed' : 'cancelled',
     );
-    return observers;
   }
 
   #resetIfAbandoned(): void {
     this.#resetQueued = false;
-    if (this.#observers.length > 0 || this.#state !== State.Running) return;
+    if (this.#count > 0 || this.#state !== State.Running) return;
     // Ended before stopping, so whatever the execution sends while it stops is ignored.
     this.#state = State.Cancelled;
     this.#error = new AbortError();
