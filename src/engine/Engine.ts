@@ -120,6 +120,8 @@ export class Engine {
   readonly #changes = new Subject<void>();
   readonly #executorEvents: Subscription | undefined;
   readonly #events = new Subject<EngineEvent>();
+  /** Subscribers of `events$`, `alerts$` and `metrics$`: plain fields, read on every request. */
+  readonly #listeners: Listeners = { events: 0, alerts: 0, changes: 0 };
   #requestIds = 0;
   #executionIds = 0;
   /** What requests report to (built once, shared by every request). */
@@ -150,7 +152,7 @@ export class Engine {
   };
 
   /** Alerts as thresholds are crossed and recovered (see {@link AlertThresholds}). */
-  readonly alerts$: Observable<Alert> = this.#alerts.asObservable();
+  readonly alerts$: Observable<Alert> = counted(this.#alerts, this.#listeners, 'alerts');
 
   constructor(options: EngineOptions = {}) {
     const executor = options.executor;
@@ -202,8 +204,12 @@ export class Engine {
     const cacheEvents = this.#cache.events$;
     this.events$ =
       cacheEvents === undefined
-        ? merge(this.executor.events$, this.#events)
-        : merge(this.executor.events$, this.#events, cacheEvents.pipe(map(toEngineEvent)));
+        ? merge(this.executor.events$, counted(this.#events, this.#listeners, 'events'))
+        : merge(
+            this.executor.events$,
+            counted(this.#events, this.#listeners, 'events'),
+            cacheEvents.pipe(map(toEngineEvent)),
+          );
     if (options.metrics !== false) {
       const aggregator = new MetricsAggregator({
         concurrency: this.executor.concurrency,
@@ -260,7 +266,7 @@ export class Engine {
     this.metrics$ = defer(() =>
       merge(
         of(this.metrics()),
-        this.#changes.pipe(
+        counted(this.#changes, this.#listeners, 'changes').pipe(
           auditTime(this.#metricsIntervalMs),
           map(() => this.metrics()),
         ),
@@ -1069,12 +1075,13 @@ export class Engine {
 
   /** Whether anything counts or listens to events: when not, nothing is recorded. */
   get #recording(): boolean {
-    return this.#meter !== undefined || this.#events.observed;
+    return this.#meter !== undefined || this.#listeners.events > 0;
   }
 
   /** Whether anyone wants event objects: listeners of `events$`, or of `alerts$`. */
   get #listening(): boolean {
-    return this.#events.observed || (this.#meter !== undefined && this.#alerts.observed);
+    const listeners = this.#listeners;
+    return listeners.events > 0 || (this.#meter !== undefined && listeners.alerts > 0);
   }
 
   /** Records an event of the colder paths (prefetch, batches, coordination, errors). */
@@ -1089,7 +1096,7 @@ export class Engine {
   #publish(event: EngineEvent): void {
     this.#alert(event);
     if (this.#meter !== undefined) this.#changed();
-    if (this.#events.observed) this.#events.next(event);
+    if (this.#listeners.events > 0) this.#events.next(event);
   }
 
   /** Feeds one executor event to the metrics, and to the alerts while anyone listens to them. */
@@ -1102,13 +1109,13 @@ export class Engine {
   #alert(event: ExecutionEvent): void {
     const aggregator = this.#aggregator;
     const meter = this.#meter;
-    if (aggregator === undefined || meter === undefined || !this.#alerts.observed) return;
+    if (aggregator === undefined || meter === undefined || this.#listeners.alerts === 0) return;
     this.#alertMonitor?.observe(event, meter.window(aggregator.window()));
   }
 
   /** Tells `metrics$` the metrics changed (throttled there). */
   #changed(): void {
-    if (this.#changes.observed) this.#changes.next();
+    if (this.#listeners.changes > 0) this.#changes.next();
   }
 }
 
@@ -1134,6 +1141,29 @@ function runDirect<T>(work: Work<T>): Observable<T> {
     return () => {
       subscription.unsubscribe();
       if (!ended) controller.abort(new AbortError());
+    };
+  });
+}
+
+/** How many subscribers each of the engine's outputs has. */
+interface Listeners {
+  events: number;
+  alerts: number;
+  changes: number;
+}
+
+/** `subject` as an Observable that counts its subscribers in `listeners[name]`. */
+function counted<T>(
+  subject: Subject<T>,
+  listeners: Listeners,
+  name: keyof Listeners,
+): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    listeners[name]++;
+    const subscription = subject.subscribe(subscriber);
+    return () => {
+      subscription.unsubscribe();
+      listeners[name]--;
     };
   });
 }
