@@ -246,7 +246,7 @@ export class Engine {
       },
       ended: (key, label, executionId, outcome, startedAt) => {
         if (!this.#recording) return;
-        this.#meter?.executionEnded(key, outcome);
+        this.#meter?.executionEnded(outcome);
         if (!this.#listening) return this.#changed();
         const time = this.#clock.now();
         this.#publish({

@@ -38,8 +38,6 @@ export class EngineMeter {
   #boundedBatches = 0;
   #fillSum = 0;
   readonly #tierHits: number[] = [];
-  /** Executions in flight per key. */
-  readonly #inFlight = new Map<string, number>();
   /** Per key, the time until which its cached entry is valid. */
   readonly #validUntil = new Map<string, number>();
   readonly #firstValue = new LatencySketch();
@@ -94,25 +92,27 @@ export class EngineMeter {
     this.#version++;
   }
 
-  /** The work of `key` was called at `time`; counts it redundant if `key` was in flight or valid. */
+  /**
+   * The work of `key` was called at `time`; counts it redundant if `key` had a valid
+   * cached entry. (An execution of a key already in flight, the other half of the
+   * definition, cannot happen here: the engine's single-flight registry holds a key
+   * until its execution ended, so no map of executions in flight is kept.)
+   */
   executed(key: string, time: number): void {
     this.#executions++;
-    const running = this.#inFlight.get(key) ?? 0;
     const validUntil = this.#validUntil.get(key);
-    if (validUntil !== undefined && validUntil <= time) this.#validUntil.delete(key);
     this.#add('executions', time);
-    if (running > 0 || (validUntil !== undefined && validUntil > time)) {
-      this.#redundant++;
-      this.#add('redundant', time);
+    if (validUntil === undefined) return;
+    if (validUntil <= time) {
+      this.#validUntil.delete(key);
+      return;
     }
-    this.#inFlight.set(key, running + 1);
+    this.#redundant++;
+    this.#add('redundant', time);
   }
 
-  /** An execution of `key` ended. */
-  executionEnded(key: string, outcome: 'completed' | 'failed' | 'cancelled'): void {
-    const running = (this.#inFlight.get(key) ?? 1) - 1;
-    if (running > 0) this.#inFlight.set(key, running);
-    else this.#inFlight.delete(key);
+  /** An execution ended. */
+  executionEnded(outcome: 'completed' | 'failed' | 'cancelled'): void {
     if (outcome === 'failed') this.#failures++;
     else if (outcome === 'cancelled') this.#cancellations++;
     this.#version++;
