@@ -259,8 +259,8 @@ export class Engine {
           durationMs: time - startedAt,
         });
       },
-      completed: (key, values, cost, settings, meta) =>
-        this.#storeLocal(key, values, cost, settings, meta),
+      completed: (key, values, cost, settings, meta, time) =>
+        this.#storeLocal(key, values, cost, settings, meta, time),
       now: () => this.#clock.now(),
     };
     this.metrics$ = defer(() =>
@@ -422,7 +422,9 @@ export class Engine {
       }
       this.#join(key, label, flight.meta, priority);
     } else {
-      if (settings.useCache && this.#syncCache !== undefined) this.#recordMiss(key, label);
+      if (settings.useCache && this.#syncCache !== undefined) {
+        this.#recordMiss(key, label, startedAt);
+      }
       flight = this.#startFlight(key, work, settings, priority, false);
     }
     const joined = flight as unknown as Flight<T, FlightMeta>;
@@ -877,6 +879,7 @@ export class Engine {
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
+    time: number,
   ): void {
     const memory = this.#memory;
     if (memory === undefined) {
@@ -885,7 +888,7 @@ export class Engine {
     }
     const entry = this.#entry(values, cost, settings, meta);
     if (entry === undefined) return;
-    this.#stored(key, entry, settings, meta);
+    this.#stored(key, entry, settings, meta, time);
     try {
       memory.setSync(key, entry);
     } catch (error) {
@@ -913,10 +916,17 @@ export class Engine {
   }
 
   /** Reports an entry about to be written (and remembers an unused prefetch). */
-  #stored(key: string, entry: CacheEntry, settings: ExecutionSettings, meta: FlightMeta): void {
+  /** `time` is now, when the caller already read the clock (else 0). */
+  #stored(
+    key: string,
+    entry: CacheEntry,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+    time = 0,
+  ): void {
     if (meta.prefetch && !meta.prefetchUsed) this.#rememberUnusedPrefetch(key, settings.label);
     if (!this.#recording) return;
-    const time = this.#clock.now();
+    if (time === 0) time = this.#clock.now();
     this.#meter?.stored(key, time, settings.ttl);
     if (!this.#listening) {
       this.#changed();
@@ -1010,9 +1020,10 @@ export class Engine {
     }
   }
 
-  #recordMiss(key: string, label: string | undefined): void {
+  /** A cache miss; `time` is now, when the caller already read the clock (else 0). */
+  #recordMiss(key: string, label: string | undefined, time = 0): void {
     if (this.#recording) {
-      const time = this.#clock.now();
+      if (time === 0) time = this.#clock.now();
       this.#meter?.miss(time);
       if (!this.#listening) this.#changed();
       else this.#publish({ type: 'cache-miss', time, key, label });

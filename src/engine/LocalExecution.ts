@@ -52,13 +52,14 @@ export interface ExecutionHost {
     outcome: 'completed' | 'failed' | 'cancelled',
     startedAt: number,
   ): void;
-  /** The work completed with `values` after `cost` ms: cache them as the settings say. */
+  /** The work completed at `time` with `values` after `cost` ms: cache them as the settings say. */
   completed(
     key: string,
     values: readonly unknown[],
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
+    time: number,
   ): void;
   /** The engine's clock (ms). */
   now(): number;
@@ -188,9 +189,10 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
     const sink = this.#sink;
     if (sink === undefined) return;
     this.#sink = undefined;
-    const cost = this.host.now() - this.#startedAt;
+    const time = this.host.now();
+    const cost = time - this.#startedAt;
     this.#end('completed');
-    this.host.completed(this.key, sink.values, cost, this.settings, this);
+    this.host.completed(this.key, sink.values, cost, this.settings, this, time);
     sink.complete();
   }
 
