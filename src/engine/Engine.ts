@@ -19,7 +19,6 @@ import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cach
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
-import { monotonicClock } from '../executor/PriorityExecutor.js';
 import {
   type Clock,
   type Executor,
@@ -124,6 +123,8 @@ export class Engine {
   readonly #listeners: Listeners = { events: 0, alerts: 0, changes: 0 };
   #requestIds = 0;
   #executionIds = 0;
+  /** The settings of a run given no options (built once). */
+  readonly #defaults: ExecutionSettings;
   /** What requests report to (built once, shared by every request). */
   readonly #requestHost: RequestHost;
   /** What local executions report to (built once, shared by every execution). */
@@ -198,9 +199,10 @@ export class Engine {
     }
     this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
     assertDuration('ttl', this.#ttl);
-    this.#clock = options.clock ?? monotonicClock;
+    this.#clock = options.clock ?? performanceClock();
     this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
+    this.#defaults = this.#settings({});
     const cacheEvents = this.#cache.events$;
     this.events$ =
       cacheEvents === undefined
@@ -294,9 +296,10 @@ export class Engine {
    * a running preemptible one (a prefetch) makes it non-preemptible. Unsubscribing leaves
    * the execution; it is aborted when its last subscriber has left.
    */
-  run<T>(key: string, work: Work<T>, options: RunOptions = {}): Observable<T> {
+  run<T>(key: string, work: Work<T>, options?: RunOptions): Observable<T> {
     assertKey(key);
     assertFunction('work', work);
+    if (options === undefined) return this.#run(key, work, this.#defaults, 'normal');
     const priority = options.priority ?? 'normal';
     assertPriority('priority', priority);
     return this.#run(key, work, this.#settings(options), priority);
@@ -1177,6 +1180,15 @@ function counted<T>(
       listeners[name]--;
     };
   });
+}
+
+/**
+ * The default clock, `performance.now()`, with the global `performance` (a getter in
+ * Node) read once instead of on every call.
+ */
+function performanceClock(): Clock {
+  const performance = globalThis.performance;
+  return { now: () => performance.now() };
 }
 
 /** Hands a loader's batch results to the keys' executions. */
