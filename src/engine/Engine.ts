@@ -47,6 +47,7 @@ import {
   type ExecutionHost,
   type ExecutionSettings,
   type FlightMeta,
+  freezeValue,
   type LoaderBatcher,
   LocalExecution,
 } from './LocalExecution.js';
@@ -71,12 +72,6 @@ const DEFAULT_WINDOW_MS = 60_000;
 const wallClock: Clock = { now: () => Date.now() };
 
 const deepFreeze = <T>(value: T): T => freeze(value, true);
-
-/** `deepFreeze`, without the call for what needs none (primitives, frozen objects). */
-const freezeValue = <T>(value: T): T =>
-  typeof value === 'object' && value !== null && !Object.isFrozen(value)
-    ? freeze(value, true)
-    : value;
 
 /**
  * Executor + keyed sharing + cache + metrics. `run(key, work)` serves a valid cached

@@ -8,7 +8,14 @@ import type { Executor, Priority, TaskControl, Work } from '../executor/types.js
 import { UNUSED_SIGNAL } from '../executor/unusedSignal.js';
 import type { FlightSink, FlightSource } from '../sharing/Flight.js';
 
-/** What the engine keeps with one execution in flight. */
+/**
+ * What the engine keeps with one execution in flight.
+ *
+ * @example
+ * ```ts
+ * const meta: FlightMeta = { control: new TaskControl(), priority: 'normal', prefetch: false, prefetchUsed: false, stale: false };
+ * ```
+ */
 export interface FlightMeta {
   /** Raises a task of the executor; `undefined` when the execution is no executor task. */
   readonly control: TaskControl | undefined;
@@ -20,7 +27,14 @@ export interface FlightMeta {
   stale: boolean;
 }
 
-/** How one execution was asked for. */
+/**
+ * How one execution was asked for.
+ *
+ * @example
+ * ```ts
+ * const settings: ExecutionSettings = { label: 'user', ttl: 60_000, useCache: true, expectedMs: undefined, direct: false };
+ * ```
+ */
 export interface ExecutionSettings {
   readonly label: string | undefined;
   readonly ttl: number;
@@ -30,16 +44,38 @@ export interface ExecutionSettings {
   readonly direct: boolean;
 }
 
-/** Where a loader's batcher sends one key's result. */
+/**
+ * Where a loader's batcher sends one key's result.
+ *
+ * @example
+ * ```ts
+ * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error) };
+ * batcher.add('user:1', token);
+ * ```
+ */
 export interface BatchToken {
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
-/** The batcher of an `engine.loader`: keys in, one {@link BatchToken} per key. */
+/**
+ * The batcher of an `engine.loader`: keys in, one {@link BatchToken} per key.
+ *
+ * @example
+ * ```ts
+ * const entry = (batcher as LoaderBatcher).add('user:1', execution);
+ * ```
+ */
 export type LoaderBatcher = Batcher<string, unknown, BatchToken>;
 
-/** What an execution tells its engine (metrics, events and the cache). */
+/**
+ * What an execution tells its engine (metrics, events and the cache).
+ *
+ * @example
+ * ```ts
+ * const id = host.started('user:1', 'user', false, host.now());
+ * ```
+ */
 export interface ExecutionHost {
   readonly executor: Executor;
   /** The work was called at `time`: record it; returns the execution's id. */

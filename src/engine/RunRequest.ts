@@ -1,7 +1,14 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { FlightObserver } from '../sharing/Flight.js';
 
-/** Where a {@link RunRequest} reports (the engine's metrics and events). */
+/**
+ * Where a {@link RunRequest} reports (the engine's metrics and events).
+ *
+ * @example
+ * ```ts
+ * const host: RequestHost = { firstValue: (request) => log(request.key), ended: (request, outcome) => log(outcome) };
+ * ```
+ */
 export interface RequestHost {
   /** The request received its first value. */
   firstValue(request: RunRequest<never>): void;

@@ -115,11 +115,6 @@ export class Flight<T, M> implements FlightSink<T> {
     this.#onEnd = onEnd;
   }
 
-  /** Whether the execution ended (completed, failed or was abandoned). */
-  get ended(): boolean {
-    return this.#state > State.Running;
-  }
-
   /** How many observers are attached. */
   get observers(): number {
     return this.#count;
