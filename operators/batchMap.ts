@@ -89,7 +89,13 @@ export function batchMap<T, R>(
 
   return (source) =>
     new Observable<R | BatchItemError<T>>((subscriber) => {
-      const batcher = new Batcher<T, R>({
+      let outstanding = 0;
+      let sourceDone = false;
+      const completeIfIdle = () => {
+        if (sourceDone && outstanding === 0) subscriber.complete();
+      };
+      // One sink for every value: a value costs the batcher one record, no closure.
+      const batcher = new Batcher<T, R, T>({
         loadBatch,
         maxBatchSize,
         maxWaitMs,
@@ -99,46 +105,33 @@ export function batchMap<T, R>(
         priority,
         label: options.label,
         scheduler: options.scheduler,
+        sink: {
+          next: (_value, result) => {
+            outstanding--;
+            subscriber.next(result);
+            completeIfIdle();
+          },
+          error: (value, cause) => {
+            outstanding--;
+            const error = new BatchItemError(value, cause);
+            if (onItemError === undefined) subscriber.next(error);
+            else {
+              try {
+                onItemError(error);
+              } catch (thrown) {
+                subscriber.error(thrown);
+                return;
+              }
+            }
+            completeIfIdle();
+          },
+        },
       });
-      const cancels = new Set<() => void>();
-      let outstanding = 0;
-      let sourceDone = false;
-      const completeIfIdle = () => {
-        if (sourceDone && outstanding === 0) subscriber.complete();
-      };
 
       const subscription = source.subscribe({
         next: (value) => {
           outstanding++;
-          let settled = false;
-          let cancel: (() => void) | undefined;
-          const settle = () => {
-            settled = true;
-            outstanding--;
-            if (cancel !== undefined) cancels.delete(cancel);
-          };
-          cancel = batcher.add(value, {
-            next: (result) => {
-              settle();
-              subscriber.next(result);
-              completeIfIdle();
-            },
-            error: (cause) => {
-              settle();
-              const error = new BatchItemError(value, cause);
-              if (onItemError === undefined) subscriber.next(error);
-              else {
-                try {
-                  onItemError(error);
-                } catch (thrown) {
-                  subscriber.error(thrown);
-                  return;
-                }
-              }
-              completeIfIdle();
-            },
-          });
-          if (!settled) cancels.add(cancel);
+          batcher.add(value, value);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
@@ -151,9 +144,6 @@ export function batchMap<T, R>(
       return () => {
         subscription.unsubscribe();
         batcher.dispose();
-        const pending = [...cancels];
-        cancels.clear();
-        for (const cancel of pending) cancel();
       };
     });
 }

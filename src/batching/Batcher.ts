@@ -1,14 +1,9 @@
-import {
-  asyncScheduler,
-  from,
-  type ObservableInput,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs';
+import { asyncScheduler, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchLengthError } from '../errors.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
 import type { Executor, Priority } from '../executor/types.js';
+import { UNUSED_SIGNAL } from '../executor/unusedSignal.js';
 import {
   assertCount,
   assertDuration,
@@ -17,14 +12,25 @@ import {
 } from '../executor/validate.js';
 import { RingBuffer } from '../util/RingBuffer.js';
 
-/** Where one item's result goes: exactly one of `next` or `error` is called. */
-export interface ItemSink<R> {
-  next(result: R): void;
-  error(error: unknown): void;
+/**
+ * Where a {@link Batcher} sends results: one sink for every value, told which one by its
+ * `token`. Exactly one of `next` or `error` is called per value added (and not cancelled).
+ *
+ * @example
+ * ```ts
+ * const sink: BatchSink<Subscriber<User>, User> = {
+ *   next: (subscriber, user) => subscriber.next(user),
+ *   error: (subscriber, error) => subscriber.error(error),
+ * };
+ * ```
+ */
+export interface BatchSink<K, R> {
+  next(token: K, result: R): void;
+  error(token: K, error: unknown): void;
 }
 
 /** Settings of a {@link Batcher}. */
-export interface BatcherSettings<T, R> {
+export interface BatcherSettings<T, R, K> {
   /** Loads a batch; the result array maps back to the values by position. */
   readonly loadBatch: (values: T[], signal: AbortSignal) => ObservableInput<readonly (R | Error)[]>;
   readonly maxBatchSize: number;
@@ -40,6 +46,8 @@ export interface BatcherSettings<T, R> {
   readonly label: string | undefined;
   /** Schedules the window timer; inject a TestScheduler or VirtualTimeScheduler in tests. */
   readonly scheduler: SchedulerLike | undefined;
+  /** Receives every value's result or failure. */
+  readonly sink: BatchSink<K, R>;
   /** Called with each batch's size when it is sent (for batch metrics). */
   readonly onDispatch?: (size: number) => void;
 }
@@ -82,72 +90,121 @@ export function resolveBatchOptions(
   return { maxBatchSize, maxWaitMs: options.maxWaitMs, concurrency, priority };
 }
 
-interface Item<T, R> {
-  readonly value: T;
-  readonly sinks: Set<ItemSink<R>>;
+/**
+ * One value added to a {@link Batcher}: the handle {@link Batcher.cancel} takes. One
+ * record per value, no closure.
+ *
+ * @example
+ * ```ts
+ * const entry = batcher.add(id, subscriber);
+ * batcher.cancel(entry);
+ * ```
+ */
+export class BatchEntry<T, K> {
+  /** Set once the value was cancelled or its result delivered. */
+  done = false;
+  /** Later values of the same key in the same batch (`keyOf`), loaded once with this one. */
+  twins: BatchEntry<T, K>[] | undefined = undefined;
+
+  constructor(
+    readonly value: T,
+    readonly token: K,
+    /** The batch this value belongs to. */
+    readonly batch: Batch<T, K>,
+  ) {}
 }
 
-interface Batch<T, R> {
-  readonly items: Item<T, R>[];
-  readonly byKey: Map<string, Item<T, R>> | undefined;
-  /** Sinks still waiting for this batch; when it drops to 0 in flight, the load is aborted. */
+/**
+ * One batch of a {@link Batcher}, open, waiting or in flight (internal to the batcher).
+ *
+ * @example
+ * ```ts
+ * const waiting = entry.batch.waiting; // values of the batch not cancelled yet
+ * ```
+ */
+export interface Batch<T, K> {
+  /** One entry per distinct key (the first one added). */
+  readonly entries: BatchEntry<T, K>[];
+  readonly byKey: Map<string, BatchEntry<T, K>> | undefined;
+  /** Values still waiting for this batch; when it drops to 0 in flight, the load is aborted. */
   waiting: number;
   ref: TaskRef | undefined;
   settled: boolean;
 }
 
 /**
- * Collects items into batches and loads each batch with one call, DataLoader-style,
+ * Collects values into batches and loads each batch with one call, DataLoader-style,
  * with a cap on batches in flight. Shared by `batchMap` and `engine.loader`.
  *
  * - A batch closes when it reaches `maxBatchSize` or when its window ends (`maxWaitMs`,
  *   or by default the current macrotask turn, which gathers everything requested in
  *   the same tick, promise callbacks included).
  * - Closed batches wait in FIFO order while `concurrency` batches are in flight.
- * - A result slot holding an `Error` fails only its item; a failed load fails every
- *   item; a result of the wrong length fails every item with a {@link BatchLengthError}.
- * - Cancelling an item removes it from a batch not yet sent; when every item of a batch
+ * - A result slot holding an `Error` fails only its value; a failed load fails every
+ *   value; a result of the wrong length fails every value with a {@link BatchLengthError}.
+ * - Cancelling a value removes it from a batch not yet sent; when every value of a batch
  *   in flight is cancelled, the load's signal is aborted.
+ * - Results go to one shared {@link BatchSink}, with the token given to {@link add}: a
+ *   value costs one {@link BatchEntry} record, no closure.
  *
  * @example
  * ```ts
  * const batcher = new Batcher({ loadBatch, maxBatchSize: 100, maxWaitMs: undefined, concurrency: 4,
- *   keyOf: undefined, executor, priority: 'normal', label: 'users', scheduler: undefined });
- * const cancel = batcher.add(userId, { next: (user) => use(user), error: (e) => report(e) });
+ *   keyOf: undefined, executor, priority: 'normal', label: 'users', scheduler: undefined,
+ *   sink: { next: (subscriber, user) => subscriber.next(user), error: (subscriber, e) => subscriber.error(e) } });
+ * const entry = batcher.add(userId, subscriber);
+ * batcher.cancel(entry);
  * ```
  */
-export class Batcher<T, R> {
-  readonly #settings: BatcherSettings<T, R>;
-  #open: Batch<T, R> | undefined;
+export class Batcher<T, R, K> {
+  readonly #settings: BatcherSettings<T, R, K>;
+  #open: Batch<T, K> | undefined;
   #timer: Subscription | undefined;
-  readonly #closed = new RingBuffer<Batch<T, R>>();
-  #inFlight = 0;
+  readonly #closed = new RingBuffer<Batch<T, K>>();
+  readonly #inFlight = new Set<Batch<T, K>>();
   #pumping = false;
 
-  constructor(settings: BatcherSettings<T, R>) {
+  constructor(settings: BatcherSettings<T, R, K>) {
     this.#settings = settings;
   }
 
   /** Batches in flight plus closed batches waiting to be sent. */
   get pending(): number {
-    return this.#inFlight + this.#closed.size + (this.#open === undefined ? 0 : 1);
+    return this.#inFlight.size + this.#closed.size + (this.#open === undefined ? 0 : 1);
   }
 
-  /** Adds `value` to the open batch; returns a function that cancels this item. */
-  add(value: T, sink: ItemSink<R>): () => void {
+  /** Adds `value` to the open batch; its result goes to the sink with `token`. */
+  add(value: T, token: K): BatchEntry<T, K> {
     const batch = this.#open ?? this.#openBatch();
-    const key = this.#settings.keyOf?.(value);
-    let item = key === undefined ? undefined : batch.byKey?.get(key);
-    if (item === undefined) {
-      item = { value, sinks: new Set() };
-      batch.items.push(item);
-      if (key !== undefined) batch.byKey?.set(key, item);
-    }
-    item.sinks.add(sink);
+    const entry = new BatchEntry(value, token, batch);
     batch.waiting++;
-    const owner = item;
-    if (batch.items.length >= this.#settings.maxBatchSize) this.#close();
-    return () => this.#cancel(batch, owner, sink);
+    const byKey = batch.byKey;
+    if (byKey !== undefined) {
+      const key = (this.#settings.keyOf as (value: T) => string)(value);
+      const first = byKey.get(key);
+      if (first !== undefined) {
+        if (first.twins === undefined) first.twins = [entry];
+        else first.twins.push(entry);
+        return entry;
+      }
+      byKey.set(key, entry);
+    }
+    batch.entries.push(entry);
+    if (batch.entries.length >= this.#settings.maxBatchSize) this.#close();
+    return entry;
+  }
+
+  /** Cancels one value: no result is delivered for it; a batch nobody waits for is aborted. */
+  cancel(entry: BatchEntry<T, K>): void {
+    if (entry.done) return;
+    entry.done = true;
+    const batch = entry.batch;
+    batch.waiting--;
+    if (batch.waiting === 0 && batch.ref !== undefined && !batch.settled) {
+      this.#settle(batch);
+      batch.ref.cancel();
+      this.#pump();
+    }
   }
 
   /** Sends the open batch now (when the source ends, nothing is gained by waiting). */
@@ -156,19 +213,25 @@ export class Batcher<T, R> {
   }
 
   /**
-   * Drops the open batch and the batches waiting to be sent. Batches in flight are
-   * aborted when their items are cancelled.
+   * Drops the open batch and the batches waiting to be sent, and aborts the batches in
+   * flight: no result is delivered afterwards.
    */
   dispose(): void {
     this.#timer?.unsubscribe();
     this.#timer = undefined;
     this.#open = undefined;
     this.#closed.clear();
+    const inFlight = [...this.#inFlight];
+    this.#inFlight.clear();
+    for (const batch of inFlight) {
+      batch.settled = true;
+      batch.ref?.cancel();
+    }
   }
 
-  #openBatch(): Batch<T, R> {
-    const batch: Batch<T, R> = {
-      items: [],
+  #openBatch(): Batch<T, K> {
+    const batch: Batch<T, K> = {
+      entries: [],
       byKey: this.#settings.keyOf === undefined ? undefined : new Map(),
       waiting: 0,
       ref: undefined,
@@ -197,85 +260,111 @@ export class Batcher<T, R> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#inFlight < this.#settings.concurrency && this.#closed.size > 0) {
-        this.#dispatch(this.#closed.shift() as Batch<T, R>);
+      while (this.#inFlight.size < this.#settings.concurrency && this.#closed.size > 0) {
+        this.#dispatch(this.#closed.shift() as Batch<T, K>);
       }
     } finally {
       this.#pumping = false;
     }
   }
 
-  #dispatch(batch: Batch<T, R>): void {
-    const items = batch.items.filter((item) => item.sinks.size > 0);
-    if (items.length === 0) return;
-    this.#inFlight++;
-    this.#settings.onDispatch?.(items.length);
+  #settle(batch: Batch<T, K>): void {
+    batch.settled = true;
+    this.#inFlight.delete(batch);
+  }
+
+  #dispatch(batch: Batch<T, K>): void {
+    if (batch.waiting === 0) return;
+    const entries =
+      batch.waiting === countAll(batch.entries) ? batch.entries : batch.entries.filter(isWanted);
+    const values = entries.map((entry) => entry.value);
+    this.#inFlight.add(batch);
+    const settings = this.#settings;
+    settings.onDispatch?.(entries.length);
+    const loadBatch = settings.loadBatch;
+    // Work that declares no signal gets none: no AbortController per batch.
+    const work =
+      loadBatch.length < 2
+        ? () => loadBatch(values, UNUSED_SIGNAL)
+        : (signal: AbortSignal) => loadBatch(values, signal);
     let results: readonly (R | Error)[] | undefined;
-    const done = () => {
-      if (batch.settled) return;
-      batch.settled = true;
-      this.#inFlight--;
-      this.#pump();
-    };
     const ref = submitTask<readonly (R | Error)[]>(
-      this.#settings.executor,
-      (signal) =>
-        from(
-          this.#settings.loadBatch(
-            items.map((item) => item.value),
-            signal,
-          ),
-        ),
-      { label: this.#settings.label },
-      this.#settings.priority,
+      settings.executor,
+      work,
+      { label: settings.label },
+      settings.priority,
       {
         next: (value) => {
           if (results === undefined) results = value;
         },
         error: (error) => {
-          done();
-          for (const item of items) fail(item, error);
+          if (batch.settled) return;
+          this.#settle(batch);
+          this.#pump();
+          for (const entry of entries) this.#fail(entry, error);
         },
         complete: () => {
-          done();
-          if (!Array.isArray(results) || results.length !== items.length) {
-            const error = new BatchLengthError(items.length, results);
-            for (const item of items) fail(item, error);
+          if (batch.settled) return;
+          this.#settle(batch);
+          this.#pump();
+          if (!Array.isArray(results) || results.length !== entries.length) {
+            const error = new BatchLengthError(entries.length, results);
+            for (const entry of entries) this.#fail(entry, error);
             return;
           }
-          items.forEach((item, index) => {
-            const result = (results as readonly (R | Error)[])[index] as R | Error;
-            if (result instanceof Error) fail(item, result);
-            else succeed(item, result);
-          });
+          for (let i = 0; i < entries.length; i++) {
+            const result = results[i] as R | Error;
+            const entry = entries[i] as BatchEntry<T, K>;
+            if (result instanceof Error) this.#fail(entry, result);
+            else this.#succeed(entry, result);
+          }
         },
       },
     );
     if (!batch.settled) batch.ref = ref;
   }
 
-  #cancel(batch: Batch<T, R>, item: Item<T, R>, sink: ItemSink<R>): void {
-    if (!item.sinks.delete(sink)) return;
-    batch.waiting--;
-    if (batch.waiting === 0 && batch.ref !== undefined && !batch.settled) {
-      batch.settled = true;
-      this.#inFlight--;
-      batch.ref.cancel();
-      this.#pump();
+  /** Sends one key's result to every value of it still waiting, once. */
+  #succeed(entry: BatchEntry<T, K>, result: R): void {
+    const sink = this.#settings.sink;
+    if (!entry.done) {
+      entry.done = true;
+      sink.next(entry.token, result);
+    }
+    const twins = entry.twins;
+    if (twins === undefined) return;
+    for (const twin of twins) {
+      if (twin.done) continue;
+      twin.done = true;
+      sink.next(twin.token, result);
+    }
+  }
+
+  /** Sends one key's failure to every value of it still waiting, once. */
+  #fail(entry: BatchEntry<T, K>, error: unknown): void {
+    const sink = this.#settings.sink;
+    if (!entry.done) {
+      entry.done = true;
+      sink.error(entry.token, error);
+    }
+    const twins = entry.twins;
+    if (twins === undefined) return;
+    for (const twin of twins) {
+      if (twin.done) continue;
+      twin.done = true;
+      sink.error(twin.token, error);
     }
   }
 }
 
-/** Sends one item's result to all its sinks, once. */
-function succeed<T, R>(item: Item<T, R>, result: R): void {
-  const sinks = [...item.sinks];
-  item.sinks.clear();
-  for (const sink of sinks) sink.next(result);
+/** Whether a key still has a value waiting for it (the first one or a twin). */
+function isWanted<T, K>(entry: BatchEntry<T, K>): boolean {
+  return !entry.done || (entry.twins?.some((twin) => !twin.done) ?? false);
 }
 
-/** Sends one item's failure to all its sinks, once. */
-function fail<T, R>(item: Item<T, R>, error: unknown): void {
-  const sinks = [...item.sinks];
-  item.sinks.clear();
-  for (const sink of sinks) sink.error(error);
+/** How many values the entries stand for, twins included. */
+function countAll<T, K>(entries: readonly BatchEntry<T, K>[]): number {
+  let count = entries.length;
+  for (const entry of entries) if (entry.twins !== undefined) count += entry.twins.length;
+  return count;
 }

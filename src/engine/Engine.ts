@@ -9,15 +9,16 @@ import {
   type ObservableInput,
   of,
   Subject,
+  type Subscriber,
   type Subscription,
+  type TeardownLogic,
 } from 'rxjs';
-import { Batcher, resolveBatchOptions } from '../batching/Batcher.js';
+import { Batcher, type BatchSink, resolveBatchOptions } from '../batching/Batcher.js';
 import { MemoryStore } from '../cache/MemoryStore.js';
 import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cache/types.js';
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
-import { monotonicClock } from '../executor/PriorityExecutor.js';
 import {
   type Clock,
   type Executor,
@@ -32,34 +33,26 @@ import type {
   CoordinationEvent,
   EngineEvent,
   ExecutionEvent,
+  ExecutorEvent,
   ShortCircuitEvent,
 } from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
+import type { Flight, FlightObserver, FlightSource } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
+import { EngineMeter } from './EngineMeter.js';
+import {
+  type BatchToken,
+  type ExecutionHost,
+  type ExecutionSettings,
+  type FlightMeta,
+  freezeValue,
+  type LoaderBatcher,
+  LocalExecution,
+} from './LocalExecution.js';
 import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
-
-/** What the engine keeps with one execution in flight. */
-interface FlightMeta {
-  readonly control: TaskControl;
-  /** The highest priority any subscriber asked for. */
-  priority: Priority;
-  readonly prefetch: boolean;
-  prefetchUsed: boolean;
-  /** Set by `invalidate` while in flight: the result must not be cached. */
-  stale: boolean;
-}
-
-/** How one execution was asked for. */
-interface ExecutionSettings {
-  readonly label: string | undefined;
-  readonly ttl: number;
-  readonly useCache: boolean;
-  readonly expectedMs: number | undefined;
-  /** Call the work directly instead of as an executor task (a loader's batch is the task). */
-  readonly direct: boolean;
-}
+import { type RequestHost, RunRequest } from './RunRequest.js';
 
 /**
  * How many times a run asks the coordinator again after another process announced a
@@ -71,6 +64,9 @@ const AFTER_MISS: AcquireOptions = { afterMiss: true };
 
 /** The most prefetched-but-unused keys remembered; older ones count as wasted. */
 const MAX_UNUSED_PREFETCHES = 10_000;
+
+/** Length (ms) of the sliding window alerts look at, unless `alerts.windowMs` says otherwise. */
+const DEFAULT_WINDOW_MS = 60_000;
 
 /** Wall-clock time for cache expiry, which must survive restarts (persistent tiers). */
 const wallClock: Clock = { now: () => Date.now() };
@@ -94,6 +90,8 @@ export class Engine {
   readonly executor: Executor;
   readonly #cache: Cache;
   readonly #syncCache: SyncCacheStore | undefined;
+  /** The cache when it is a `MemoryStore`: results are then written synchronously. */
+  readonly #memory: MemoryStore | undefined;
   readonly #ttl: number;
   readonly #clock: Clock;
   readonly #wall: Clock;
@@ -107,14 +105,25 @@ export class Engine {
   readonly #flushes: (() => void)[] = [];
   /** Keys whose cache entry came from a prefetch no run has used yet. */
   readonly #unusedPrefetches = new Set<string>();
+  /** Counts the executor's tasks (fed by its events) when metrics are on. */
   readonly #aggregator: MetricsAggregator | undefined;
+  /** Counts the engine's own metrics, with no event objects, when metrics are on. */
+  readonly #meter: EngineMeter | undefined;
   readonly #alertMonitor: AlertMonitor | undefined;
   readonly #alerts = new Subject<Alert>();
   readonly #changes = new Subject<void>();
   readonly #executorEvents: Subscription | undefined;
   readonly #events = new Subject<EngineEvent>();
+  /** Subscribers of `events$`, `alerts$` and `metrics$`: plain fields, read on every request. */
+  readonly #listeners: Listeners = { events: 0, alerts: 0, changes: 0 };
   #requestIds = 0;
   #executionIds = 0;
+  /** The settings of a run given no options (built once). */
+  readonly #defaults: ExecutionSettings;
+  /** What requests report to (built once, shared by every request). */
+  readonly #requestHost: RequestHost;
+  /** What local executions report to (built once, shared by every execution). */
+  readonly #executionHost: ExecutionHost;
 
   /** Executor and engine events, as they happen. Costs nothing while nobody subscribes. */
   readonly events$: Observable<ExecutionEvent>;
@@ -139,7 +148,7 @@ export class Engine {
   };
 
   /** Alerts as thresholds are crossed and recovered (see {@link AlertThresholds}). */
-  readonly alerts$: Observable<Alert> = this.#alerts.asObservable();
+  readonly alerts$: Observable<Alert> = counted(this.#alerts, this.#listeners, 'alerts');
 
   constructor(options: EngineOptions = {}) {
     const executor = options.executor;
@@ -168,6 +177,7 @@ export class Engine {
       throw new TypeError(`cache must be a CacheStore; received ${describe(this.#cache)}`);
     }
     this.#syncCache = isSyncCacheStore(this.#cache) ? this.#cache : undefined;
+    this.#memory = this.#cache instanceof MemoryStore ? this.#cache : undefined;
     this.#coordinator = options.coordinator;
     if (this.#coordinator !== undefined) {
       if (typeof this.#coordinator.acquire !== 'function') {
@@ -184,29 +194,76 @@ export class Engine {
     }
     this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
     assertDuration('ttl', this.#ttl);
-    this.#clock = options.clock ?? monotonicClock;
+    this.#clock = options.clock ?? performanceClock();
     this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
+    this.#defaults = this.#settings({});
     const cacheEvents = this.#cache.events$;
     this.events$ =
       cacheEvents === undefined
-        ? merge(this.executor.events$, this.#events)
-        : merge(this.executor.events$, this.#events, cacheEvents.pipe(map(toEngineEvent)));
+        ? merge(this.executor.events$, counted(this.#events, this.#listeners, 'events'))
+        : merge(
+            this.executor.events$,
+            counted(this.#events, this.#listeners, 'events'),
+            cacheEvents.pipe(map(toEngineEvent)),
+          );
     if (options.metrics !== false) {
       const aggregator = new MetricsAggregator({
         concurrency: this.executor.concurrency,
         windowMs: options.alerts?.windowMs,
       });
       this.#aggregator = aggregator;
+      this.#meter = new EngineMeter(options.alerts?.windowMs ?? DEFAULT_WINDOW_MS);
       this.#alertMonitor = new AlertMonitor(options.alerts ?? {}, (alert) =>
         this.#alerts.next(alert),
       );
       this.#executorEvents = this.executor.events$.subscribe((event) => this.#observe(event));
     }
+    this.#requestHost = {
+      firstValue: (request) =>
+        this.#firstValue(request.key, request.label, request.requestId, request.startedAt, 0),
+      ended: (request, outcome) =>
+        this.#requestEnded(
+          request.key,
+          request.label,
+          request.requestId,
+          request.startedAt,
+          outcome,
+        ),
+    };
+    this.#executionHost = {
+      executor: this.executor,
+      started: (key, label, prefetch, time) => {
+        const executionId = ++this.#executionIds;
+        if (!this.#recording) return executionId;
+        this.#meter?.executed(key, time);
+        if (!this.#listening) this.#changed();
+        else this.#publish({ type: 'executed', time, key, label, executionId, prefetch });
+        return executionId;
+      },
+      ended: (key, label, executionId, outcome, startedAt) => {
+        if (!this.#recording) return;
+        this.#meter?.executionEnded(outcome);
+        if (!this.#listening) return this.#changed();
+        const time = this.#clock.now();
+        this.#publish({
+          type: 'execution-ended',
+          time,
+          key,
+          label,
+          executionId,
+          outcome,
+          durationMs: time - startedAt,
+        });
+      },
+      completed: (key, values, cost, settings, meta, time) =>
+        this.#storeLocal(key, values, cost, settings, meta, time),
+      now: () => this.#clock.now(),
+    };
     this.metrics$ = defer(() =>
       merge(
         of(this.metrics()),
-        this.#changes.pipe(
+        counted(this.#changes, this.#listeners, 'changes').pipe(
           auditTime(this.#metricsIntervalMs),
           map(() => this.metrics()),
         ),
@@ -234,9 +291,10 @@ export class Engine {
    * a running preemptible one (a prefetch) makes it non-preemptible. Unsubscribing leaves
    * the execution; it is aborted when its last subscriber has left.
    */
-  run<T>(key: string, work: Work<T>, options: RunOptions = {}): Observable<T> {
+  run<T>(key: string, work: Work<T>, options?: RunOptions): Observable<T> {
     assertKey(key);
     assertFunction('work', work);
+    if (options === undefined) return this.#run(key, work, this.#defaults, 'normal');
     const priority = options.priority ?? 'normal';
     assertPriority('priority', priority);
     return this.#run(key, work, this.#settings(options), priority);
@@ -269,7 +327,7 @@ export class Engine {
       options,
     );
     const settings = { ...this.#settings(options), direct: true };
-    const batcher = new Batcher<string, V>({
+    const batcher: LoaderBatcher = new Batcher<string, unknown, BatchToken>({
       loadBatch,
       maxBatchSize,
       maxWaitMs,
@@ -279,100 +337,98 @@ export class Engine {
       priority,
       label: options.label,
       scheduler: options.scheduler,
-      onDispatch: (size) =>
+      sink: LOADER_SINK,
+      onDispatch: (size) => {
+        if (!this.#recording) return;
         this.#record({
           type: 'batch-dispatched',
           time: this.#clock.now(),
           label: options.label,
           size,
           capacity: maxBatchSize,
-        }),
+        });
+      },
     });
-    const work = (key: string) => () =>
-      new Observable<V>((subscriber) =>
-        batcher.add(key, {
-          next: (value) => {
-            subscriber.next(value);
-            subscriber.complete();
-          },
-          error: (error) => subscriber.error(error),
-        }),
-      );
     return (key: string) => {
       assertKey(key);
-      return this.#run(key, work(key), settings, priority);
+      return this.#run<V>(key, batcher, settings, priority);
     };
   }
 
+  /** `work` is the work, or for a loader the batcher that loads `key`. */
   #run<T>(
     key: string,
-    work: Work<T>,
+    work: Work<T> | LoaderBatcher,
     settings: ExecutionSettings,
     priority: Priority,
   ): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const requestId = ++this.#requestIds;
-      const label = settings.label;
-      this.#record({ type: 'request', time: this.#clock.now(), key, label, requestId, priority });
-      let firstValue = true;
-      let ended = false;
-      const end = (outcome: 'completed' | 'failed' | 'cancelled') => {
-        if (ended) return;
-        ended = true;
-        this.#record({
-          type: 'request-ended',
-          time: this.#clock.now(),
-          key,
-          label,
-          requestId,
-          outcome,
-        });
-      };
-      const sink = {
-        next: (value: T) => {
-          if (firstValue) {
-            firstValue = false;
-            this.#record({ type: 'first-value', time: this.#clock.now(), key, label, requestId });
-          }
-          subscriber.next(value);
-        },
-        error: (error: unknown) => {
-          end('failed');
-          subscriber.error(error);
-        },
-        complete: () => {
-          end('completed');
-          subscriber.complete();
-        },
-      };
+    return new Observable<T>((subscriber) =>
+      this.#request(key, work as Work<unknown> | LoaderBatcher, settings, priority, subscriber),
+    );
+  }
 
-      if (settings.useCache) {
-        const hit = this.#peek(key);
-        if (hit !== undefined) {
-          this.#recordHit(key, label, hit.tier ?? 0);
-          for (const value of hit.values) {
-            if (subscriber.closed) break;
-            sink.next(deepFreeze(value) as T);
-          }
-          sink.complete();
-          return;
+  /** One subscription of a run: a cache hit, a join, or a new flight. */
+  #request<T>(
+    key: string,
+    work: Work<unknown> | LoaderBatcher,
+    settings: ExecutionSettings,
+    priority: Priority,
+    subscriber: Subscriber<T>,
+  ): TeardownLogic {
+    const requestId = ++this.#requestIds;
+    const label = settings.label;
+    let startedAt = 0;
+    if (this.#recording) {
+      startedAt = this.#clock.now();
+      this.#meter?.request();
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
+    }
+
+    if (settings.useCache) {
+      const hit = this.#peek(key);
+      if (hit !== undefined) {
+        // Synchronous: the request's time is also the hit's and the first value's.
+        this.#recordHit(key, label, hit.tier ?? 0, startedAt);
+        const values = hit.values;
+        for (let i = 0; i < values.length; i++) {
+          if (subscriber.closed) break;
+          if (i === 0) this.#firstValue(key, label, requestId, startedAt, startedAt);
+          subscriber.next(freezeValue(values[i]) as T);
         }
+        this.#requestEnded(key, label, requestId, startedAt, 'completed');
+        subscriber.complete();
+        return;
       }
+    }
 
-      let flight = this.#flights.get(key);
-      if (flight !== undefined) {
-        this.#record({ type: 'joined', time: this.#clock.now(), key, label });
-        this.#join(key, label, flight.meta, priority);
-      } else {
-        if (settings.useCache && this.#syncCache !== undefined) this.#recordMiss(key, label);
-        flight = this.#startFlight(key, work as Work<unknown>, settings, priority, false);
+    const request = new RunRequest<T>(
+      this.#requestHost,
+      subscriber,
+      key,
+      label,
+      requestId,
+      startedAt,
+    );
+
+    let flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      if (this.#recording) {
+        this.#meter?.join();
+        if (!this.#listening) this.#changed();
+        else this.#publish({ type: 'joined', time: this.#clock.now(), key, label });
       }
-      const subscription: Subscription = (flight.shared as Observable<T>).subscribe(sink);
-      return () => {
-        subscription.unsubscribe();
-        end('cancelled');
-      };
-    });
+      this.#join(key, label, flight.meta, priority);
+    } else {
+      if (settings.useCache && this.#syncCache !== undefined) {
+        this.#recordMiss(key, label, startedAt);
+      }
+      flight = this.#startFlight(key, work, settings, priority, false);
+    }
+    const joined = flight as unknown as Flight<T, FlightMeta>;
+    request.flight = joined;
+    joined.subscribe(request);
+    return request;
   }
 
   /**
@@ -419,7 +475,8 @@ export class Engine {
       }
       landings.push(
         new Promise<void>((resolve) => {
-          flight.shared.subscribe({
+          flight.subscribe({
+            next: () => {},
             error: () => {
               result.failed++;
               resolve();
@@ -457,7 +514,10 @@ export class Engine {
 
   /** The current metrics snapshot (immutable). */
   metrics(): MetricsSnapshot {
-    return this.#aggregator?.snapshot() ?? EMPTY_METRICS;
+    const aggregator = this.#aggregator;
+    const meter = this.#meter;
+    if (aggregator === undefined || meter === undefined) return EMPTY_METRICS;
+    return meter.snapshot(aggregator.snapshot());
   }
 
   /**
@@ -503,15 +563,21 @@ export class Engine {
    * synchronous store's answer, else a tiered cache's first-tier hit (`peekSync`).
    */
   #peek(key: string): CacheEntry | undefined {
-    const landing = this.#landing.get(key);
-    if (landing !== undefined) {
-      if (landing.expiresAt > this.#wall.now()) return landing;
-      this.#landing.delete(key);
+    if (this.#landing.size > 0) {
+      const landing = this.#landing.get(key);
+      if (landing !== undefined) {
+        if (landing.expiresAt > this.#wall.now()) return landing;
+        this.#landing.delete(key);
+      }
     }
     try {
       const entry =
         this.#syncCache !== undefined ? this.#syncCache.getSync(key) : this.#cache.peekSync?.(key);
-      return entry !== undefined && entry.expiresAt > this.#wall.now() ? entry : undefined;
+      if (entry === undefined) return undefined;
+      const expiresAt = entry.expiresAt;
+      return expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()
+        ? entry
+        : undefined;
     } catch (error) {
       this.#recordCacheError(key, 'get', error);
       return undefined;
@@ -520,7 +586,7 @@ export class Engine {
 
   #join(key: string, label: string | undefined, meta: FlightMeta, priority: Priority): void {
     if (rank(priority) < rank(meta.priority)) meta.priority = priority;
-    meta.control.raise(meta.priority);
+    meta.control?.raise(meta.priority);
     if (meta.prefetch && !meta.prefetchUsed) {
       meta.prefetchUsed = true;
       this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
@@ -529,33 +595,91 @@ export class Engine {
 
   #startFlight(
     key: string,
-    work: Work<unknown>,
+    work: Work<unknown> | LoaderBatcher,
     settings: ExecutionSettings,
     priority: Priority,
     prefetch: boolean,
-  ) {
-    const meta: FlightMeta = {
-      control: new TaskControl(),
-      priority,
-      prefetch,
-      prefetchUsed: false,
-      stale: false,
-    };
+  ): Flight<unknown, FlightMeta> {
+    const batched = typeof work !== 'function';
+    // Only an executor task can be raised (a loader's batch is the task).
+    const control = batched || settings.direct ? undefined : new TaskControl();
+    let source: FlightSource<unknown>;
+    let meta: FlightMeta;
+    if (this.#coordinator === undefined && (!settings.useCache || this.#syncCache !== undefined)) {
+      // Nothing to wait for before the work (no coordinator, no asynchronous lookup): the
+      // lean local execution, which is its own metadata.
+      const execution = new LocalExecution(
+        this.#executionHost,
+        key,
+        work,
+        settings,
+        priority,
+        prefetch,
+        control,
+      );
+      source = execution;
+      meta = execution;
+    } else {
+      meta = { control, priority, prefetch, prefetchUsed: false, stale: false };
+      source = this.#coordinated(key, batched ? loaderWork(work, key) : work, settings, meta);
+    }
     return this.#flights.join(
       key,
-      () => this.#execution(key, work, settings, meta),
+      source,
       meta,
-      (outcome) => {
-        if (prefetch && !meta.prefetchUsed && outcome !== 'completed') {
-          this.#record({
-            type: 'prefetch-wasted',
-            time: this.#clock.now(),
-            key,
-            label: settings.label,
-          });
-        }
-      },
+      prefetch
+        ? (outcome) => {
+            if (!meta.prefetchUsed && outcome !== 'completed') {
+              this.#record({
+                type: 'prefetch-wasted',
+                time: this.#clock.now(),
+                key,
+                label: settings.label,
+              });
+            }
+          }
+        : undefined,
     );
+  }
+
+  /**
+   * The full execution flow as a flight source. Like an Observable's teardown, the
+   * execution's teardown also runs after it completed or failed (it releases the
+   * coordinator's wait and lease).
+   */
+  #coordinated(
+    key: string,
+    work: Work<unknown>,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+  ): FlightSource<unknown> {
+    let teardown: (() => void) | undefined;
+    let finished = false;
+    const finish = () => {
+      finished = true;
+      const run = teardown;
+      teardown = undefined;
+      run?.();
+    };
+    return {
+      start: (flight) => {
+        const sink: FlightObserver<unknown> = {
+          next: (value) => flight.next(value),
+          error: (error) => {
+            flight.error(error);
+            finish();
+          },
+          complete: () => {
+            flight.complete();
+            finish();
+          },
+        };
+        const stop = this.#execution(key, work, settings, meta, sink);
+        if (finished) stop();
+        else teardown = stop;
+      },
+      stop: finish,
+    };
   }
 
   /** The shared execution of one generation of `key`: lookup (async stores), then work. */
@@ -564,178 +688,160 @@ export class Engine {
     work: Work<unknown>,
     settings: ExecutionSettings,
     meta: FlightMeta,
-  ): Observable<unknown> {
-    return new Observable<unknown>((subscriber) => {
-      let closed = false;
-      let task: Subscription | undefined;
-      let waiting: AbortController | undefined;
-      let lease: CoordinatorLease | undefined;
-      let executionId = 0;
-      let startedAt = 0;
-      let running = false;
-      const label = settings.label;
-      const ended = (outcome: 'completed' | 'failed' | 'cancelled') => {
-        if (!running) return;
-        running = false;
-        this.#record({
-          type: 'execution-ended',
-          time: this.#clock.now(),
-          key,
-          label,
-          executionId,
-          outcome,
-          durationMs: this.#clock.now() - startedAt,
-        });
-      };
-      const execute: Work<unknown> = (signal) => {
-        executionId = ++this.#executionIds;
-        startedAt = this.#clock.now();
-        running = true;
-        this.#record({
-          type: 'executed',
-          time: startedAt,
-          key,
-          label,
-          executionId,
-          prefetch: meta.prefetch,
-        });
-        return work(signal);
-      };
-      const replay = (entry: CacheEntry) => {
-        for (const value of entry.values) {
-          if (subscriber.closed) return;
-          subscriber.next(deepFreeze(value));
-        }
-        subscriber.complete();
-      };
-      /** Ends the lease (if any) exactly once. */
-      const endLease = (end: (held: CoordinatorLease) => Promise<void>) => {
-        const held = lease;
-        lease = undefined;
-        if (held !== undefined) this.#background(end(held));
-      };
-      const runWork = (granted: CoordinatorLease | undefined) => {
-        lease = granted;
-        const values: unknown[] = [];
-        const task$ = settings.direct
-          ? runDirect(execute)
-          : this.executor.schedule(execute, {
-              priority: meta.priority,
-              label,
-              preemptible: meta.prefetch,
-              expectedMs: settings.expectedMs,
-              control: meta.control,
-            });
-        task = task$.subscribe({
-          next: (value) => {
-            const frozen = deepFreeze(value);
-            values.push(frozen);
-            subscriber.next(frozen);
-          },
-          error: (error: unknown) => {
-            ended('failed');
-            endLease((held) => held.fail(error));
-            subscriber.error(error);
-          },
-          complete: () => {
-            const cost = this.#clock.now() - startedAt;
-            ended('completed');
-            const stored = this.#store(key, values, cost, settings, meta, lease !== undefined);
-            if (lease !== undefined) {
-              // Waiters read the result from the shared cache: wake them once it is there.
-              const held = lease;
-              lease = undefined;
-              this.#background(
-                stored.then((shared) => (shared ? held.complete() : held.release())),
-              );
-            }
-            subscriber.complete();
-          },
-        });
-      };
-      /** Asks the coordinator who executes `key`, and acts on its answer. */
-      const coordinate = (coordinator: Coordinator, remoteMisses: number) => {
-        waiting = new AbortController();
-        const asked =
-          remoteMisses > 0
-            ? coordinator.acquire(key, waiting.signal, AFTER_MISS)
-            : coordinator.acquire(key, waiting.signal);
-        asked.then(
-          (claim) => {
-            if (closed) {
-              if (claim.kind === 'lease') void claim.lease.release();
-              return;
-            }
-            switch (claim.kind) {
-              case 'lease':
-                if (!claim.waited) {
-                  this.#recordCoordination(key, label, 'leased', undefined);
-                  return runWork(claim.lease);
-                }
-                // The holder may have stored its result just before this process took over.
-                return void this.#lookup(key, label, false).then((entry) => {
-                  if (closed || entry !== undefined) void claim.lease.release();
-                  if (closed) return;
-                  if (entry !== undefined) {
-                    this.#recordCoordination(key, label, 'remote-done', undefined);
-                    return replay(entry);
-                  }
-                  this.#recordCoordination(key, label, 'took-over', undefined);
-                  runWork(claim.lease);
-                });
-              case 'done':
-                return void this.#lookup(key, label, false).then((entry) => {
-                  if (closed) return;
-                  if (entry !== undefined) {
-                    this.#recordCoordination(key, label, 'remote-done', undefined);
-                    return replay(entry);
-                  }
-                  this.#recordCoordination(key, label, 'remote-missing', undefined);
-                  if (remoteMisses < MAX_REMOTE_MISSES) coordinate(coordinator, remoteMisses + 1);
-                  else runWork(undefined);
-                });
-              case 'failed':
-                this.#recordCoordination(key, label, 'remote-failed', claim.error);
-                return subscriber.error(claim.error);
-              case 'unavailable':
-                this.#recordCoordination(key, label, 'unavailable', claim.error);
-                return runWork(undefined);
-            }
-          },
-          (error: unknown) => {
-            // Only an abort rejects, and it comes from this execution's teardown.
-            if (!closed) subscriber.error(error);
-          },
-        );
-      };
-      const proceed = () => {
-        const coordinator = this.#coordinator;
-        if (coordinator !== undefined && settings.useCache && settings.ttl > 0) {
-          coordinate(coordinator, 0);
-        } else {
-          runWork(undefined);
-        }
-      };
-
-      if (settings.useCache && this.#syncCache === undefined) {
-        // An asynchronous store is read inside the shared execution, so concurrent runs of
-        // a key share one lookup as well as one execution.
-        this.#lookup(key, label, !meta.prefetch).then((entry) => {
-          if (closed) return;
-          if (entry === undefined) return proceed();
-          replay(entry);
-        });
-      } else {
-        proceed();
+    subscriber: FlightObserver<unknown>,
+  ): () => void {
+    let closed = false;
+    let task: Subscription | undefined;
+    let waiting: AbortController | undefined;
+    let lease: CoordinatorLease | undefined;
+    let executionId = 0;
+    let startedAt = 0;
+    let running = false;
+    const label = settings.label;
+    const host = this.#executionHost;
+    const ended = (outcome: 'completed' | 'failed' | 'cancelled') => {
+      if (!running) return;
+      running = false;
+      host.ended(key, label, executionId, outcome, startedAt);
+    };
+    const execute: Work<unknown> = (signal) => {
+      startedAt = this.#clock.now();
+      running = true;
+      executionId = host.started(key, label, meta.prefetch, startedAt);
+      return work(signal);
+    };
+    const replay = (entry: CacheEntry) => {
+      for (const value of entry.values) {
+        if (closed) return;
+        subscriber.next(deepFreeze(value));
       }
-      return () => {
-        closed = true;
-        waiting?.abort(new AbortError());
-        task?.unsubscribe();
-        ended('cancelled');
-        endLease((held) => held.release());
-      };
-    });
+      subscriber.complete();
+    };
+    /** Ends the lease (if any) exactly once. */
+    const endLease = (end: (held: CoordinatorLease) => Promise<void>) => {
+      const held = lease;
+      lease = undefined;
+      if (held !== undefined) this.#background(end(held));
+    };
+    const runWork = (granted: CoordinatorLease | undefined) => {
+      lease = granted;
+      const values: unknown[] = [];
+      const task$ = settings.direct
+        ? runDirect(execute)
+        : this.executor.schedule(execute, {
+            priority: meta.priority,
+            label,
+            preemptible: meta.prefetch,
+            expectedMs: settings.expectedMs,
+            control: meta.control,
+          });
+      task = task$.subscribe({
+        next: (value) => {
+          const frozen = deepFreeze(value);
+          values.push(frozen);
+          subscriber.next(frozen);
+        },
+        error: (error: unknown) => {
+          ended('failed');
+          endLease((held) => held.fail(error));
+          subscriber.error(error);
+        },
+        complete: () => {
+          const cost = this.#clock.now() - startedAt;
+          ended('completed');
+          const stored = this.#store(key, values, cost, settings, meta, lease !== undefined);
+          if (lease !== undefined) {
+            // Waiters read the result from the shared cache: wake them once it is there.
+            const held = lease;
+            lease = undefined;
+            this.#background(stored.then((shared) => (shared ? held.complete() : held.release())));
+          }
+          subscriber.complete();
+        },
+      });
+    };
+    /** Asks the coordinator who executes `key`, and acts on its answer. */
+    const coordinate = (coordinator: Coordinator, remoteMisses: number) => {
+      waiting = new AbortController();
+      const asked =
+        remoteMisses > 0
+          ? coordinator.acquire(key, waiting.signal, AFTER_MISS)
+          : coordinator.acquire(key, waiting.signal);
+      asked.then(
+        (claim) => {
+          if (closed) {
+            if (claim.kind === 'lease') void claim.lease.release();
+            return;
+          }
+          switch (claim.kind) {
+            case 'lease':
+              if (!claim.waited) {
+                this.#recordCoordination(key, label, 'leased', undefined);
+                return runWork(claim.lease);
+              }
+              // The holder may have stored its result just before this process took over.
+              return void this.#lookup(key, label, false).then((entry) => {
+                if (closed || entry !== undefined) void claim.lease.release();
+                if (closed) return;
+                if (entry !== undefined) {
+                  this.#recordCoordination(key, label, 'remote-done', undefined);
+                  return replay(entry);
+                }
+                this.#recordCoordination(key, label, 'took-over', undefined);
+                runWork(claim.lease);
+              });
+            case 'done':
+              return void this.#lookup(key, label, false).then((entry) => {
+                if (closed) return;
+                if (entry !== undefined) {
+                  this.#recordCoordination(key, label, 'remote-done', undefined);
+                  return replay(entry);
+                }
+                this.#recordCoordination(key, label, 'remote-missing', undefined);
+                if (remoteMisses < MAX_REMOTE_MISSES) coordinate(coordinator, remoteMisses + 1);
+                else runWork(undefined);
+              });
+            case 'failed':
+              this.#recordCoordination(key, label, 'remote-failed', claim.error);
+              return subscriber.error(claim.error);
+            case 'unavailable':
+              this.#recordCoordination(key, label, 'unavailable', claim.error);
+              return runWork(undefined);
+          }
+        },
+        (error: unknown) => {
+          // Only an abort rejects, and it comes from this execution's teardown.
+          if (!closed) subscriber.error(error);
+        },
+      );
+    };
+    const proceed = () => {
+      const coordinator = this.#coordinator;
+      if (coordinator !== undefined && settings.useCache && settings.ttl > 0) {
+        coordinate(coordinator, 0);
+      } else {
+        runWork(undefined);
+      }
+    };
+
+    if (settings.useCache && this.#syncCache === undefined) {
+      // An asynchronous store is read inside the shared execution, so concurrent runs of
+      // a key share one lookup as well as one execution.
+      this.#lookup(key, label, !meta.prefetch).then((entry) => {
+        if (closed) return;
+        if (entry === undefined) return proceed();
+        replay(entry);
+      });
+    } else {
+      proceed();
+    }
+    return () => {
+      closed = true;
+      waiting?.abort(new AbortError());
+      task?.unsubscribe();
+      ended('cancelled');
+      endLease((held) => held.release());
+    };
   }
 
   /**
@@ -761,15 +867,41 @@ export class Engine {
     return valid;
   }
 
-  #store(
+  /**
+   * Caches the result of a local execution: synchronously in a `MemoryStore` (nothing to
+   * wait for), else as {@link #store} does.
+   */
+  #storeLocal(
     key: string,
-    values: unknown[],
+    values: readonly unknown[],
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
-    shared: boolean,
-  ): Promise<boolean> {
-    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return Promise.resolve(false);
+    time: number,
+  ): void {
+    const memory = this.#memory;
+    if (memory === undefined) {
+      void this.#store(key, values, cost, settings, meta, false);
+      return;
+    }
+    const entry = this.#entry(values, cost, settings, meta);
+    if (entry === undefined) return;
+    this.#stored(key, entry, settings, meta, time);
+    try {
+      memory.setSync(key, entry);
+    } catch (error) {
+      this.#recordCacheError(key, 'set', error);
+    }
+  }
+
+  /** The entry to cache for a completed execution, if it is to be cached. */
+  #entry(
+    values: readonly unknown[],
+    cost: number,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+  ): CacheEntry | undefined {
+    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return undefined;
     const storedAt = this.#wall.now();
     const entry: CacheEntry = {
       values,
@@ -778,16 +910,48 @@ export class Engine {
       cost,
       size: 0,
     };
-    this.#landing.set(key, entry);
+    return entry;
+  }
+
+  /** Reports an entry about to be written (and remembers an unused prefetch). */
+  /** `time` is now, when the caller already read the clock (else 0). */
+  #stored(
+    key: string,
+    entry: CacheEntry,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+    time = 0,
+  ): void {
     if (meta.prefetch && !meta.prefetchUsed) this.#rememberUnusedPrefetch(key, settings.label);
-    this.#record({
+    if (!this.#recording) return;
+    if (time === 0) time = this.#clock.now();
+    this.#meter?.stored(key, time, settings.ttl);
+    if (!this.#listening) {
+      this.#changed();
+      return;
+    }
+    this.#publish({
       type: 'cache-stored',
-      time: this.#clock.now(),
+      time,
       key,
       label: settings.label,
       ttl: settings.ttl,
       expiresAt: entry.expiresAt,
     });
+  }
+
+  #store(
+    key: string,
+    values: readonly unknown[],
+    cost: number,
+    settings: ExecutionSettings,
+    meta: FlightMeta,
+    shared: boolean,
+  ): Promise<boolean> {
+    const entry = this.#entry(values, cost, settings, meta);
+    if (entry === undefined) return Promise.resolve(false);
+    this.#landing.set(key, entry);
+    this.#stored(key, entry, settings, meta);
     let write: Promise<unknown>;
     try {
       // Under a lease, waiting processes read the result as soon as it is announced: wait
@@ -841,16 +1005,28 @@ export class Engine {
     }
   }
 
-  #recordHit(key: string, label: string | undefined, tier: number): void {
-    this.#record({ type: 'cache-hit', time: this.#clock.now(), key, label, tier });
-    if (this.#unusedPrefetches.delete(key)) {
+  /** A cache hit; `time` is now, when the caller already read the clock (else 0). */
+  #recordHit(key: string, label: string | undefined, tier: number, time = 0): void {
+    if (this.#recording) {
+      if (time === 0) time = this.#clock.now();
+      this.#meter?.hit(tier, time);
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'cache-hit', time, key, label, tier });
+    }
+    if (this.#unusedPrefetches.size > 0 && this.#unusedPrefetches.delete(key)) {
       this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
     }
   }
 
-  #recordMiss(key: string, label: string | undefined): void {
-    this.#record({ type: 'cache-miss', time: this.#clock.now(), key, label });
-    if (this.#unusedPrefetches.delete(key)) {
+  /** A cache miss; `time` is now, when the caller already read the clock (else 0). */
+  #recordMiss(key: string, label: string | undefined, time = 0): void {
+    if (this.#recording) {
+      if (time === 0) time = this.#clock.now();
+      this.#meter?.miss(time);
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'cache-miss', time, key, label });
+    }
+    if (this.#unusedPrefetches.size > 0 && this.#unusedPrefetches.delete(key)) {
       // The prefetched entry expired or was evicted before anyone asked for it.
       this.#record({ type: 'prefetch-wasted', time: this.#clock.now(), key, label });
     }
@@ -877,18 +1053,78 @@ export class Engine {
     });
   }
 
-  #record(event: EngineEvent): void {
-    this.#observe(event);
-    if (this.#events.observed) this.#events.next(event);
+  /** A request's first value; `time` is now, when the caller already read the clock (else 0). */
+  #firstValue(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    startedAt: number,
+    time: number,
+  ): void {
+    if (!this.#recording) return;
+    if (time === 0) time = this.#clock.now();
+    this.#meter?.firstValue(time - startedAt);
+    if (!this.#listening) this.#changed();
+    else this.#publish({ type: 'first-value', time, key, label, requestId });
   }
 
-  /** Feeds one event to the metrics, and to the alerts while anyone listens to them. */
-  #observe(event: ExecutionEvent): void {
+  #requestEnded(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    startedAt: number,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): void {
+    if (!this.#recording) return;
+    const time = this.#clock.now();
+    if (outcome === 'completed') this.#meter?.completed(time - startedAt);
+    if (!this.#listening) this.#changed();
+    else this.#publish({ type: 'request-ended', time, key, label, requestId, outcome });
+  }
+
+  /** Whether anything counts or listens to events: when not, nothing is recorded. */
+  get #recording(): boolean {
+    return this.#meter !== undefined || this.#listeners.events > 0;
+  }
+
+  /** Whether anyone wants event objects: listeners of `events$`, or of `alerts$`. */
+  get #listening(): boolean {
+    const listeners = this.#listeners;
+    return listeners.events > 0 || (this.#meter !== undefined && listeners.alerts > 0);
+  }
+
+  /** Records an event of the colder paths (prefetch, batches, coordination, errors). */
+  #record(event: EngineEvent): void {
+    const meter = this.#meter;
+    if (meter !== undefined && !meter.add(event)) this.#aggregator?.add(event);
+    if (this.#listening) this.#publish(event);
+    else if (meter !== undefined) this.#changed();
+  }
+
+  /** Hands an engine event to the alert monitor and `events$`. */
+  #publish(event: EngineEvent): void {
+    this.#alert(event);
+    if (this.#meter !== undefined) this.#changed();
+    if (this.#listeners.events > 0) this.#events.next(event);
+  }
+
+  /** Feeds one executor event to the metrics, and to the alerts while anyone listens to them. */
+  #observe(event: ExecutorEvent): void {
+    this.#aggregator?.add(event);
+    this.#alert(event);
+    this.#changed();
+  }
+
+  #alert(event: ExecutionEvent): void {
     const aggregator = this.#aggregator;
-    if (aggregator === undefined) return;
-    aggregator.add(event);
-    if (this.#alerts.observed) this.#alertMonitor?.observe(event, aggregator.window());
-    if (this.#changes.observed) this.#changes.next();
+    const meter = this.#meter;
+    if (aggregator === undefined || meter === undefined || this.#listeners.alerts === 0) return;
+    this.#alertMonitor?.observe(event, meter.window(aggregator.window()));
+  }
+
+  /** Tells `metrics$` the metrics changed (throttled there). */
+  #changed(): void {
+    if (this.#listeners.changes > 0) this.#changes.next();
   }
 }
 
@@ -916,6 +1152,59 @@ function runDirect<T>(work: Work<T>): Observable<T> {
       if (!ended) controller.abort(new AbortError());
     };
   });
+}
+
+/** How many subscribers each of the engine's outputs has. */
+interface Listeners {
+  events: number;
+  alerts: number;
+  changes: number;
+}
+
+/** `subject` as an Observable that counts its subscribers in `listeners[name]`. */
+function counted<T>(
+  subject: Subject<T>,
+  listeners: Listeners,
+  name: keyof Listeners,
+): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    listeners[name]++;
+    const subscription = subject.subscribe(subscriber);
+    return () => {
+      subscription.unsubscribe();
+      listeners[name]--;
+    };
+  });
+}
+
+/**
+ * The default clock, `performance.now()`, with the global `performance` (a getter in
+ * Node) read once instead of on every call.
+ */
+function performanceClock(): Clock {
+  const performance = globalThis.performance;
+  return { now: () => performance.now() };
+}
+
+/** Hands a loader's batch results to the keys' executions. */
+const LOADER_SINK: BatchSink<BatchToken, unknown> = {
+  next: (token, value) => token.resolve(value),
+  error: (token, error) => token.reject(error),
+};
+
+/** A loader's key as work, for the full execution flow: adds the key to the batcher. */
+function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
+  return () =>
+    new Observable<unknown>((subscriber) => {
+      const entry = batcher.add(key, {
+        resolve: (value) => {
+          subscriber.next(value);
+          subscriber.complete();
+        },
+        reject: (error) => subscriber.error(error),
+      });
+      return () => batcher.cancel(entry);
+    });
 }
 
 /** A store's own failure, as the engine reports it. */

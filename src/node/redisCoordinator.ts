@@ -553,6 +553,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       return Promise.resolve(pending);
     }
     return new Promise((resolve, reject) => {
+      // Aborted while a command was in flight: an aborted signal never fires 'abort' again.
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const finish = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);

@@ -1,41 +1,27 @@
-import { defer, Observable, ReplaySubject, type Subscription, share } from 'rxjs';
+import { Flight, type FlightObserver, type FlightOutcome, type FlightSource } from './Flight.js';
 
-/** One execution in flight: the shared Observable and what its owner attached to it. */
-export interface FlightEntry<T, M> {
-  readonly key: string;
-  /** Subscribe to join: replays every value so far, then the rest, then the end. */
-  readonly shared: Observable<T>;
-  /** Metadata the owner of the registry keeps with the execution. */
-  readonly meta: M;
-}
+const NOOP = (): void => {};
 
 /**
- * Defers a refcount-zero reset to the next microtask. A consumer that leaves on the first
- * value (`take(1)`, `firstValueFrom`) of a source that completes right after it (a
- * Promise, an array, `of(x)`) must not turn that success into a cancellation: the
- * completion arrives in the same tick, before the reset fires, and still lands.
- */
-const nextMicrotask = (): Promise<void> => Promise.resolve();
-
-/**
- * A keyed single-flight registry built on RxJS `share` with a `ReplaySubject` connector.
+ * A keyed single-flight registry: at most one {@link Flight} per key is in flight.
  *
- * - While a key is in flight, {@link join} returns the same shared execution: late
- *   subscribers receive every value emitted so far, then the rest, then the end.
+ * - While a key is in flight, {@link join} returns the same flight: late subscribers
+ *   receive every value emitted so far, then the rest, then the end.
  * - The entry is removed the moment the execution completes or errors, before any
  *   subscriber hears of it, so a subscriber reacting to the end starts a fresh lookup.
  * - When the last subscriber (or {@link keepAlive} holder) leaves, the execution is
- *   unsubscribed (its work aborted) at the next microtask, and the entry removed.
+ *   stopped (its work aborted) at the next microtask, and the entry removed.
  *
  * @example
  * ```ts
  * const flights = new SingleFlight<User, void>();
- * const a = flights.join('user:1', () => fetchUser$(1), undefined);
- * const b = flights.join('user:1', () => fetchUser$(1), undefined); // same execution
+ * const a = flights.join('user:1', userSource(1), undefined);
+ * const b = flights.join('user:1', userSource(1), undefined); // same flight
+ * a.subscribe(observer);
  * ```
  */
 export class SingleFlight<T, M> {
-  readonly #entries = new Map<string, FlightEntry<T, M>>();
+  readonly #entries = new Map<string, Flight<T, M>>();
 
   /** How many keys are in flight. */
   get size(): number {
@@ -47,66 +33,28 @@ export class SingleFlight<T, M> {
     return this.#entries.keys();
   }
 
-  /** The entry of `key` if it is in flight. */
-  get(key: string): FlightEntry<T, M> | undefined {
+  /** The flight of `key` if it is in flight. */
+  get(key: string): Flight<T, M> | undefined {
     return this.#entries.get(key);
   }
 
   /**
-   * Returns the in-flight entry of `key`, or registers a new one whose execution is
-   * `execute()` (called on the first subscription). `onEnd` runs when the execution
-   * completes, errors or is abandoned, after the entry was removed. The caller must
-   * subscribe to a new entry's `shared` at once: an entry nobody subscribes to stays.
+   * Returns the flight of `key`, or registers a new one whose execution is `source`
+   * (started on the first subscription). `onEnd` runs when the execution completes,
+   * errors or is abandoned, after the entry was removed. The caller must subscribe to a
+   * new flight at once: a flight nobody subscribes to stays.
    */
   join(
     key: string,
-    execute: () => Observable<T>,
+    source: FlightSource<T>,
     meta: M,
-    onEnd?: (outcome: 'completed' | 'failed' | 'cancelled') => void,
-  ): FlightEntry<T, M> {
+    onEnd?: (outcome: FlightOutcome) => void,
+  ): Flight<T, M> {
     const existing = this.#entries.get(key);
     if (existing !== undefined) return existing;
-    let ended = false;
-    const end = (outcome: 'completed' | 'failed' | 'cancelled') => {
-      if (ended) return;
-      ended = true;
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
-      onEnd?.(outcome);
-    };
-    const source = defer(
-      () =>
-        new Observable<T>((subscriber) => {
-          const subscription = execute().subscribe({
-            next: (value) => subscriber.next(value),
-            error: (error: unknown) => {
-              end('failed');
-              subscriber.error(error);
-            },
-            complete: () => {
-              end('completed');
-              subscriber.complete();
-            },
-          });
-          return () => {
-            subscription.unsubscribe();
-            end('cancelled');
-          };
-        }),
-    );
-    const entry: FlightEntry<T, M> = {
-      key,
-      meta,
-      shared: source.pipe(
-        share({
-          connector: () => new ReplaySubject<T>(),
-          resetOnError: true,
-          resetOnComplete: true,
-          resetOnRefCountZero: nextMicrotask,
-        }),
-      ),
-    };
-    this.#entries.set(key, entry);
-    return entry;
+    const flight = new Flight(key, meta, source, this.#entries, onEnd);
+    this.#entries.set(key, flight);
+    return flight;
   }
 
   /**
@@ -114,9 +62,10 @@ export class SingleFlight<T, M> {
    * ends or the returned function is called. Returns `undefined` if `key` is not in flight.
    */
   keepAlive(key: string): (() => void) | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    const subscription: Subscription = entry.shared.subscribe({ error: () => {} });
-    return () => subscription.unsubscribe();
+    const flight = this.#entries.get(key);
+    if (flight === undefined) return undefined;
+    const holder: FlightObserver<T> = { next: NOOP, error: NOOP, complete: NOOP };
+    flight.subscribe(holder);
+    return () => flight.unsubscribe(holder);
   }
 }
