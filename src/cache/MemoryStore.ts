@@ -7,6 +7,7 @@ import {
   type EvictionPolicyName,
   NO_SLOT,
 } from './eviction/index.js';
+import { grown } from './eviction/SlotPolicy.js';
 import { sizeOf as defaultSizeOf } from './sizeOf.js';
 import type { CacheEntry, SyncCacheStore } from './types.js';
 
@@ -168,10 +169,12 @@ export class MemoryStore implements SyncCacheStore {
   readonly #keys: string[] = [];
   /** By slot: the entry (`undefined` once the slot is free, so nothing is retained). */
   readonly #entries: (CacheEntry | undefined)[] = [];
-  /** By slot: `expiresAt`, kept apart so the hit path reads a dense array of doubles. */
-  readonly #expires: number[] = [];
-  /** By slot: the entry's size in bytes. */
-  readonly #sizes: number[] = [];
+  /**
+   * By slot, side by side (one cache line): `expiresAt` at `2 * slot` (kept apart from the
+   * entry so the hit path reads a dense array of doubles) and the size in bytes at
+   * `2 * slot + 1`. Grown by doubling as the policy hands out higher slots.
+   */
+  #meta = new Float64Array(0);
   readonly #policy: EvictionPolicy;
   readonly #clock: Clock;
   readonly #sizeOf: (values: readonly unknown[], key: string) => number;
@@ -269,7 +272,7 @@ export class MemoryStore implements SyncCacheStore {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
     if (this.#expiring !== 0) {
-      const expiresAt = this.#expires[slot] as number;
+      const expiresAt = this.#meta[2 * slot] as number;
       if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
         this.#notify(key, this.#drop(key, slot), 'expired');
         return undefined;
@@ -296,56 +299,49 @@ export class MemoryStore implements SyncCacheStore {
    */
   setSync(key: string, entry: CacheEntry): boolean {
     const slots = this.#slots;
-    const policy = this.#policy;
-    let uses = 0;
-    const old = slots.get(key);
-    if (old !== undefined) {
-      // Keep the use count across overwrites: a refreshed key is no less popular.
-      uses = policy.uses(old);
-      this.#drop(key, old);
-    }
-
+    let old = slots.get(key);
     const expiresAt = entry.expiresAt;
-    if (expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) return false;
+    if (expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) {
+      if (old !== undefined) this.#drop(key, old);
+      return false;
+    }
 
     let size = entry.size;
     let stored = entry;
     if (!(size > 0 && size < INFINITY)) {
-      size = this.#sizeOf(entry.values, key);
-      if (typeof size !== 'number' || !(size >= 0 && size < INFINITY)) {
-        throw new TypeError(
-          `sizeOf must return a finite number >= 0; returned ${describe(size)} for key ${describe(key)}`,
-        );
+      try {
+        size = this.#measure(entry, key);
+      } catch (error) {
+        // The entry `key` held is stale whatever the new one measures.
+        const stale = slots.get(key);
+        if (stale !== undefined) this.#drop(key, stale);
+        throw error;
       }
+      old = slots.get(key); // sizeOf is user code: it may have changed the store.
       stored = { ...entry, size };
     }
-    if (size > this.maxBytes) return false;
-
-    const evicted: [string, CacheEntry][] = [];
-    while (slots.size >= this.maxEntries || this.#bytes + size > this.maxBytes) {
-      const victim = policy.evict();
-      if (victim === NO_SLOT) break;
-      const victimKey = this.#keys[victim] as string;
-      slots.delete(victimKey);
-      evicted.push([victimKey, this.#release(victim)]);
+    if (size > this.maxBytes) {
+      if (old !== undefined) this.#drop(key, old);
+      return false;
     }
 
-    const slot = policy.add(entry.cost, size, uses);
-    slots.set(key, slot);
-    this.#keys[slot] = key;
-    this.#entries[slot] = stored;
-    this.#expires[slot] = expiresAt;
-    this.#sizes[slot] = size;
-    this.#bytes += size;
-    if (expiresAt !== INFINITY) this.#expiring++;
-
-    if (evicted.length > 0) {
-      const now = this.#clock.now();
-      for (const [victimKey, victimEntry] of evicted) {
-        this.#notify(victimKey, victimEntry, victimEntry.expiresAt <= now ? 'expired' : 'evicted');
+    if (old !== undefined) {
+      const meta = this.#meta;
+      const oldSize = meta[2 * old + 1] as number;
+      if (this.#bytes - oldSize + size <= this.maxBytes) {
+        // Fits without evicting anything: overwrite in place (the policy counts a use and
+        // makes it the most recent, as a remove and a fresh add would).
+        this.#policy.replace(old, entry.cost, size);
+        this.#bytes += size - oldSize;
+        this.#expiring +=
+          (expiresAt !== INFINITY ? 1 : 0) - ((meta[2 * old] as number) !== INFINITY ? 1 : 0);
+        this.#entries[old] = stored;
+        meta[2 * old] = expiresAt;
+        meta[2 * old + 1] = size;
+        return true;
       }
     }
-    return true;
+    return this.#insert(key, stored, expiresAt, size, old);
   }
 
   /**
@@ -362,7 +358,7 @@ export class MemoryStore implements SyncCacheStore {
   deleteSync(key: string): boolean {
     const slot = this.#slots.get(key);
     if (slot === undefined) return false;
-    const expiresAt = this.#expires[slot] as number;
+    const expiresAt = this.#meta[2 * slot] as number;
     const entry = this.#drop(key, slot);
     if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
       this.#notify(key, entry, 'expired');
@@ -427,16 +423,15 @@ export class MemoryStore implements SyncCacheStore {
     this.#policy.clear();
     this.#keys.length = 0;
     this.#entries.length = 0;
-    this.#expires.length = 0;
-    this.#sizes.length = 0;
+    this.#meta = new Float64Array(0);
     this.#bytes = 0;
     this.#expiring = 0;
     return DONE;
   }
 
   /**
-   * The keys of the valid entries, in the order they were last written; expired entries
-   * found on the way are removed.
+   * The keys of the valid entries, in the order they were stored (overwriting a key keeps
+   * its place); expired entries found on the way are removed.
    *
    * @example
    * ```ts
@@ -462,10 +457,10 @@ export class MemoryStore implements SyncCacheStore {
   prune(): number {
     if (this.#expiring === 0) return 0;
     const now = this.#clock.now();
-    const expires = this.#expires;
+    const meta = this.#meta;
     const expired: [string, number][] = [];
     for (const [key, slot] of this.#slots) {
-      if ((expires[slot] as number) <= now) expired.push([key, slot]);
+      if ((meta[2 * slot] as number) <= now) expired.push([key, slot]);
     }
     if (expired.length === 0) return 0;
     const dropped = expired.map(([key, slot]) => [key, this.#drop(key, slot)] as const);
@@ -505,6 +500,84 @@ export class MemoryStore implements SyncCacheStore {
     this.dispose();
   }
 
+  /**
+   * Stores `stored` under `key` in a new slot, evicting what the bounds require; `old` is
+   * the slot `key` held (dropped first, its use count carried over) or `undefined`.
+   */
+  #insert(
+    key: string,
+    stored: CacheEntry,
+    expiresAt: number,
+    size: number,
+    old: number | undefined,
+  ): boolean {
+    const slots = this.#slots;
+    const policy = this.#policy;
+    let uses = 0;
+    if (old !== undefined) {
+      // Keep the use count across overwrites: a refreshed key is no less popular.
+      uses = policy.uses(old);
+      this.#drop(key, old);
+    }
+
+    // Victims are reported once the store is consistent again. One victim (the usual
+    // case, a full `maxEntries`) is held in locals; more (`maxBytes`) go to an array.
+    let victimKey: string | undefined;
+    let victimEntry: CacheEntry | undefined;
+    let more: [string, CacheEntry][] | undefined;
+    while (slots.size >= this.maxEntries || this.#bytes + size > this.maxBytes) {
+      const victim = policy.evict();
+      if (victim === NO_SLOT) break;
+      const evictedKey = this.#keys[victim] as string;
+      slots.delete(evictedKey);
+      const evictedEntry = this.#release(victim);
+      if (victimKey === undefined) {
+        victimKey = evictedKey;
+        victimEntry = evictedEntry;
+      } else {
+        more ??= [];
+        more.push([evictedKey, evictedEntry]);
+      }
+    }
+
+    const slot = policy.add(stored.cost, size, uses);
+    slots.set(key, slot);
+    this.#keys[slot] = key;
+    this.#entries[slot] = stored;
+    if (2 * slot >= this.#meta.length) this.#meta = grown(this.#meta, Math.max(32, 4 * slot));
+    const meta = this.#meta;
+    meta[2 * slot] = expiresAt;
+    meta[2 * slot + 1] = size;
+    this.#bytes += size;
+    if (expiresAt !== INFINITY) this.#expiring++;
+
+    if (victimKey !== undefined && this.#onEvict !== undefined) {
+      const now = this.#clock.now();
+      this.#evicted(victimKey, victimEntry as CacheEntry, now);
+      if (more !== undefined) for (const [k, e] of more) this.#evicted(k, e, now);
+    }
+    return true;
+  }
+
+  /**
+   * Measures `entry` with `sizeOf`; throws a `TypeError` when the result is not a finite
+   * number >= 0.
+   */
+  #measure(entry: CacheEntry, key: string): number {
+    const size = this.#sizeOf(entry.values, key);
+    if (typeof size !== 'number' || !(size >= 0 && size < INFINITY)) {
+      throw new TypeError(
+        `sizeOf must return a finite number >= 0; returned ${describe(size)} for key ${describe(key)}`,
+      );
+    }
+    return size;
+  }
+
+  /** Reports an evicted entry, as expired if its lifetime had run out by `now`. */
+  #evicted(key: string, entry: CacheEntry, now: number): void {
+    this.#notify(key, entry, entry.expiresAt <= now ? 'expired' : 'evicted');
+  }
+
   /** Removes `key` (held in `slot`) from the map and the policy; returns its entry. */
   #drop(key: string, slot: number): CacheEntry {
     this.#slots.delete(key);
@@ -516,8 +589,9 @@ export class MemoryStore implements SyncCacheStore {
   #release(slot: number): CacheEntry {
     const entry = this.#entries[slot] as CacheEntry;
     this.#entries[slot] = undefined;
-    this.#bytes -= this.#sizes[slot] as number;
-    if ((this.#expires[slot] as number) !== INFINITY) this.#expiring--;
+    const meta = this.#meta;
+    this.#bytes -= meta[2 * slot + 1] as number;
+    if ((meta[2 * slot] as number) !== INFINITY) this.#expiring--;
     return entry;
   }
 

@@ -1,10 +1,17 @@
 import { produce } from 'immer';
+import { Float64Queue } from '../util/Float64Queue.js';
 import type { ExecutionEvent } from './events.js';
 import { LatencySketch } from './LatencySketch.js';
-import { SlidingCounters, type WindowCounts } from './SlidingCounters.js';
+import { SlidingCounters, WINDOW_FIELD, type WindowCounts } from './SlidingCounters.js';
 import type { MetricsSnapshot, QuantileSummary } from './types.js';
 
 const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : part / whole);
+
+/** Indices in `MetricsAggregator#times`: the latest event's time (NaN before the first), then the integrals. */
+const LAST = 0;
+const BUSY_MS = 1;
+const ACTIVE_MS = 2;
+const CAPACITY_MS = 3;
 
 const EMPTY_QUANTILES: QuantileSummary = { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
 
@@ -69,6 +76,8 @@ export interface MetricsAggregatorOptions {
  */
 export class MetricsAggregator {
   readonly #concurrency: number;
+  /** Whether `#concurrency` is finite (checked once, not per event). */
+  readonly #bounded: boolean;
   #last: MetricsSnapshot = EMPTY_METRICS;
   #requests = 0;
   #hits = 0;
@@ -93,25 +102,31 @@ export class MetricsAggregator {
   /** Per key, the event time until which its cached entry is valid. */
   readonly #validUntil = new Map<string, number>();
 
-  // Executor timing.
-  readonly #tasks = {
-    started: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    preempted: 0,
-    overlapped: 0,
-  };
-  /** Running tasks: id -> whether it overlapped another task so far. */
-  readonly #running = new Map<number, { overlapped: boolean }>();
+  // Executor timing: plain counters, so counting an event allocates nothing.
+  #started = 0;
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
+  #preempted = 0;
+  #overlapped = 0;
+  /** Ids of the running tasks. */
+  readonly #running = new Set<number>();
+  /**
+   * The running task that has not overlapped another task so far, or NaN. There is at
+   * most one: as soon as two tasks run, both have overlapped. So a task ends having
+   * overlapped another unless it is this one.
+   */
+  #alone = Number.NaN;
   #queued = 0;
   #peakRunning = 0;
-  #lastTime: number | undefined;
-  #busyMs = 0;
-  #activeMs = 0;
-  #capacityMs = 0;
+  /**
+   * The time integrals, at the indices below, in a typed array: a double in a field is a
+   * boxed heap number, so updating four of them per event cost more than the rest of
+   * `add`; here each update is one store.
+   */
+  readonly #times = new Float64Array([Number.NaN, 0, 0, 0]);
   /** Release times of slots freed while work was queued, waiting for the next start. */
-  readonly #releases: number[] = [];
+  readonly #releases = new Float64Queue();
   readonly #handoff = new LatencySketch();
 
   // Request latency.
@@ -123,12 +138,14 @@ export class MetricsAggregator {
 
   constructor(options: MetricsAggregatorOptions = {}) {
     this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    this.#bounded = Number.isFinite(this.#concurrency);
     this.#window = new SlidingCounters(options.windowMs ?? 60_000);
   }
 
   /** Counts over the last `windowMs` (as of the latest event), for alerts. */
   window(): WindowCounts {
-    return this.#window.totals(this.#lastTime ?? 0);
+    const time = this.#times[LAST] as number;
+    return this.#window.totals(Number.isNaN(time) ? 0 : time);
   }
 
   /** Counts one event. */
@@ -140,13 +157,12 @@ export class MetricsAggregator {
         break;
       case 'started': {
         this.#queued--;
-        this.#tasks.started++;
-        const overlapped = this.#running.size > 0;
-        if (this.#running.size === 1) {
-          for (const other of this.#running.values()) other.overlapped = true;
-        }
-        this.#running.set(event.taskId, { overlapped });
-        if (this.#running.size > this.#peakRunning) this.#peakRunning = this.#running.size;
+        this.#started++;
+        const running = this.#running;
+        // Alone only if nothing else runs; otherwise it and every running task overlapped.
+        this.#alone = running.size === 0 ? event.taskId : Number.NaN;
+        running.add(event.taskId);
+        if (running.size > this.#peakRunning) this.#peakRunning = running.size;
         const released = this.#releases.shift();
         if (released !== undefined) this.#handoff.record(event.time - released);
         break;
@@ -158,7 +174,7 @@ export class MetricsAggregator {
         break;
       case 'cancelled':
         if (event.slot !== undefined) this.#ended(event.taskId, event.time, 'cancelled');
-        else if (--this.#queued === 0) this.#releases.length = 0;
+        else if (--this.#queued === 0) this.#releases.clear();
         break;
       case 'request':
         this.#requests++;
@@ -179,12 +195,12 @@ export class MetricsAggregator {
       }
       case 'cache-hit':
         this.#hits++;
-        this.#window.add('hits', event.time);
+        this.#window.add(WINDOW_FIELD.hits, event.time);
         this.#tierHits[event.tier] = (this.#tierHits[event.tier] ?? 0) + 1;
         break;
       case 'cache-miss':
         this.#misses++;
-        this.#window.add('misses', event.time);
+        this.#window.add(WINDOW_FIELD.misses, event.time);
         break;
       case 'joined':
         this.#joins++;
@@ -195,10 +211,10 @@ export class MetricsAggregator {
         const validUntil = this.#validUntil.get(event.key);
         if (validUntil !== undefined && validUntil <= event.time)
           this.#validUntil.delete(event.key);
-        this.#window.add('executions', event.time);
+        this.#window.add(WINDOW_FIELD.executions, event.time);
         if (running > 0 || (validUntil !== undefined && validUntil > event.time)) {
           this.#redundant++;
-          this.#window.add('redundant', event.time);
+          this.#window.add(WINDOW_FIELD.redundant, event.time);
         }
         this.#inFlight.set(event.key, running + 1);
         break;
@@ -242,9 +258,11 @@ export class MetricsAggregator {
 
   /** The current metrics as an immutable snapshot. */
   snapshot(): MetricsSnapshot {
-    const capacityMs = Number.isFinite(this.#concurrency)
-      ? this.#capacityMs
-      : this.#activeMs * this.#peakRunning;
+    const capacityMs = this.#bounded
+      ? (this.#times[CAPACITY_MS] as number)
+      : (this.#times[ACTIVE_MS] as number) * this.#peakRunning;
+    const busyMs = this.#times[BUSY_MS] as number;
+    const activeMs = this.#times[ACTIVE_MS] as number;
     this.#last = produce(this.#last, (draft) => {
       draft.requests = this.#requests;
       draft.cacheHits = this.#hits;
@@ -257,14 +275,20 @@ export class MetricsAggregator {
       draft.cacheHitRate = ratio(this.#hits, this.#hits + this.#misses);
       draft.dedupeRate = ratio(this.#joins, this.#requests);
       draft.redundancyRate = ratio(this.#redundant, this.#executions);
-      Object.assign(draft.tasks, this.#tasks);
-      const ended =
-        this.#tasks.completed + this.#tasks.failed + this.#tasks.cancelled + this.#tasks.preempted;
-      draft.parallelizationRatio = ratio(this.#tasks.overlapped, ended);
-      draft.utilization = ratio(this.#busyMs, capacityMs);
-      draft.speedup = ratio(this.#busyMs, this.#activeMs);
-      draft.activeMs = this.#activeMs;
-      draft.busyMs = this.#busyMs;
+      Object.assign(draft.tasks, {
+        started: this.#started,
+        completed: this.#completed,
+        failed: this.#failed,
+        cancelled: this.#cancelled,
+        preempted: this.#preempted,
+        overlapped: this.#overlapped,
+      });
+      const ended = this.#completed + this.#failed + this.#cancelled + this.#preempted;
+      draft.parallelizationRatio = ratio(this.#overlapped, ended);
+      draft.utilization = ratio(busyMs, capacityMs);
+      draft.speedup = ratio(busyMs, activeMs);
+      draft.activeMs = activeMs;
+      draft.busyMs = busyMs;
       assignQuantiles(draft.latency.firstValue, this.#firstValue);
       assignQuantiles(draft.latency.completion, this.#completion);
       assignQuantiles(draft.handoff, this.#handoff);
@@ -305,29 +329,34 @@ export class MetricsAggregator {
     time: number,
     outcome: 'completed' | 'failed' | 'cancelled' | 'preempted',
   ): void {
-    const task = this.#running.get(taskId);
-    if (task === undefined) return;
-    this.#running.delete(taskId);
-    this.#tasks[outcome]++;
-    this.#window.add('ended', time);
-    if (task.overlapped) {
-      this.#tasks.overlapped++;
-      this.#window.add('overlapped', time);
+    if (!this.#running.delete(taskId)) return;
+    if (outcome === 'completed') this.#completed++;
+    else if (outcome === 'failed') this.#failed++;
+    else if (outcome === 'cancelled') this.#cancelled++;
+    else this.#preempted++;
+    this.#window.add(WINDOW_FIELD.ended, time);
+    if (taskId === this.#alone) this.#alone = Number.NaN;
+    else {
+      this.#overlapped++;
+      this.#window.add(WINDOW_FIELD.overlapped, time);
     }
     if (this.#queued > 0) this.#releases.push(time);
   }
 
   /** Integrates busy and active time up to `time`. */
   #advance(time: number): void {
-    const last = this.#lastTime;
-    this.#lastTime = time;
-    if (last === undefined || time <= last) return;
+    const times = this.#times;
+    const last = times[LAST] as number;
+    times[LAST] = time;
+    // Also false for the first event (last is NaN).
+    if (!(time > last)) return;
     const dt = time - last;
     const running = this.#running.size;
-    this.#busyMs += running * dt;
+    times[BUSY_MS] = (times[BUSY_MS] as number) + running * dt;
     if (running > 0 || this.#queued > 0) {
-      this.#activeMs += dt;
-      if (Number.isFinite(this.#concurrency)) this.#capacityMs += this.#concurrency * dt;
+      times[ACTIVE_MS] = (times[ACTIVE_MS] as number) + dt;
+      if (this.#bounded)
+        times[CAPACITY_MS] = (times[CAPACITY_MS] as number) + this.#concurrency * dt;
     }
   }
 }

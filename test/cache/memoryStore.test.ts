@@ -155,6 +155,14 @@ describe('MemoryStore: TTL', () => {
     expect(evictions).toEqual([['k', 'expired']]);
   });
 
+  it('keys() lists keys in the order they were stored; an overwrite keeps its place', async () => {
+    const store = new MemoryStore();
+    store.setSync('a', entry([1]));
+    store.setSync('b', entry([2]));
+    store.setSync('a', entry([3]));
+    expect(await store.keys()).toEqual(['a', 'b']);
+  });
+
   it('keys() and prune() remove expired entries', async () => {
     const { store, clock, evictions } = recordingStore();
     store.setSync('short', entry([1], { ttl: 100 }));

@@ -68,6 +68,17 @@ export class CostAwarePolicy extends SlotPolicy {
     this.#down(this.#position[slot] as number);
   }
 
+  /** Takes the new `cost` and `size` of `slot`, counts a use and recomputes its priority. */
+  replace(slot: number, cost: number, size: number): void {
+    this.#cost[slot] = Math.max(cost || 0, 0);
+    this.#bytes[slot] = Math.max(size || 1, 1);
+    this.#frequency[slot] = (this.#frequency[slot] as number) + 1;
+    this.#prioritise(slot);
+    // A cheaper or bigger entry may now rank lower than before: sift either way.
+    const index = this.#position[slot] as number;
+    if (!this.#up(index)) this.#down(index);
+  }
+
   /** Stops tracking `slot` and frees it; `L` is unchanged. */
   remove(slot: number): void {
     const heap = this.#heap;

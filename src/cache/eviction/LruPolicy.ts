@@ -1,10 +1,15 @@
 import { grown, SlotPolicy } from './SlotPolicy.js';
 import { NO_SLOT } from './types.js';
 
+/** Offsets in {@link LruPolicy}'s links: a slot's `prev` is at `2 * slot`, its `next` after it. */
+const PREV = 0;
+const NEXT = 1;
+
 /**
- * Least-recently-used eviction in O(1): a doubly linked list through typed arrays
- * (`prev`/`next` by slot), least recently used at the head. A hit moves the slot to the
- * tail with a handful of array writes and no allocation.
+ * Least-recently-used eviction in O(1): a doubly linked list through one typed array
+ * (`prev` and `next` of a slot side by side, so reading both is one cache line), least
+ * recently used at the head. A hit moves the slot to the tail with a handful of array
+ * writes and no allocation.
  *
  * @example
  * ```ts
@@ -17,19 +22,19 @@ import { NO_SLOT } from './types.js';
  */
 export class LruPolicy extends SlotPolicy {
   readonly name = 'lru' as const;
-  #prev = new Int32Array(0);
-  #next = new Int32Array(0);
+  #links = new Int32Array(0);
   #head = NO_SLOT;
   #tail = NO_SLOT;
 
   /** Tracks a new entry as the most recently used; `cost`, `size` and `uses` are ignored. */
   add(_cost: number, _size: number, _uses?: number): number {
     const slot = this.allocate();
+    const links = this.#links;
     const tail = this.#tail;
-    this.#prev[slot] = tail;
-    this.#next[slot] = NO_SLOT;
+    links[2 * slot + PREV] = tail;
+    links[2 * slot + NEXT] = NO_SLOT;
     if (tail === NO_SLOT) this.#head = slot;
-    else this.#next[tail] = slot;
+    else links[2 * tail + NEXT] = slot;
     this.#tail = slot;
     return slot;
   }
@@ -38,30 +43,33 @@ export class LruPolicy extends SlotPolicy {
   touch(slot: number): void {
     const tail = this.#tail;
     if (slot === tail) return;
-    const prev = this.#prev;
-    const next = this.#next;
+    const links = this.#links;
     // `slot` is not the tail, so it has a next.
-    const before = prev[slot] as number;
-    const after = next[slot] as number;
+    const before = links[2 * slot + PREV] as number;
+    const after = links[2 * slot + NEXT] as number;
     if (before === NO_SLOT) this.#head = after;
-    else next[before] = after;
-    prev[after] = before;
-    prev[slot] = tail;
-    next[slot] = NO_SLOT;
-    next[tail] = slot;
+    else links[2 * before + NEXT] = after;
+    links[2 * after + PREV] = before;
+    links[2 * slot + PREV] = tail;
+    links[2 * slot + NEXT] = NO_SLOT;
+    links[2 * tail + NEXT] = slot;
     this.#tail = slot;
+  }
+
+  /** An overwrite is a use: makes `slot` the most recently used; `cost` and `size` are ignored. */
+  replace(slot: number, _cost: number, _size: number): void {
+    this.touch(slot);
   }
 
   /** Unlinks and frees `slot`. */
   remove(slot: number): void {
-    const prev = this.#prev;
-    const next = this.#next;
-    const before = prev[slot] as number;
-    const after = next[slot] as number;
+    const links = this.#links;
+    const before = links[2 * slot + PREV] as number;
+    const after = links[2 * slot + NEXT] as number;
     if (before === NO_SLOT) this.#head = after;
-    else next[before] = after;
+    else links[2 * before + NEXT] = after;
     if (after === NO_SLOT) this.#tail = before;
-    else prev[after] = before;
+    else links[2 * after + PREV] = before;
     this.release(slot);
   }
 
@@ -91,13 +99,12 @@ export class LruPolicy extends SlotPolicy {
   /** Least recently used first. */
   order(): number[] {
     const slots: number[] = [];
-    for (let slot = this.#head; slot !== NO_SLOT; slot = this.#next[slot] as number)
+    for (let slot = this.#head; slot !== NO_SLOT; slot = this.#links[2 * slot + NEXT] as number)
       slots.push(slot);
     return slots;
   }
 
   protected grow(capacity: number): void {
-    this.#prev = grown(this.#prev, capacity);
-    this.#next = grown(this.#next, capacity);
+    this.#links = grown(this.#links, 2 * capacity);
   }
 }

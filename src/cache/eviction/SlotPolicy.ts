@@ -28,6 +28,7 @@ export abstract class SlotPolicy implements EvictionPolicy {
 
   abstract add(cost: number, size: number, uses?: number): number;
   abstract touch(slot: number): void;
+  abstract replace(slot: number, cost: number, size: number): void;
   abstract remove(slot: number): void;
   abstract victim(): number;
   abstract evict(): number;

@@ -69,6 +69,12 @@ export interface EvictionPolicy {
   add(cost: number, size: number, uses?: number): number;
   /** Records a use (a hit) of the entry in `slot`. */
   touch(slot: number): void;
+  /**
+   * The entry in `slot` was overwritten with one of the given `cost` and `size`: the same
+   * as `remove(slot)` then `add(cost, size, uses(slot))` returning `slot` again (a use,
+   * and the most recent), without freeing the slot.
+   */
+  replace(slot: number, cost: number, size: number): void;
   /** Stops tracking `slot` (deleted, replaced or expired) and frees it; not an eviction, so no aging. */
   remove(slot: number): void;
   /** The slot `evict` would remove next, left in place; {@link NO_SLOT} when empty. */
