@@ -1,7 +1,12 @@
 import { produce } from 'immer';
 import type { EngineEvent } from '../metrics/events.js';
 import { LatencySketch } from '../metrics/LatencySketch.js';
-import { SlidingCounters, type WindowCounts } from '../metrics/SlidingCounters.js';
+import {
+  SlidingCounters,
+  WINDOW_FIELD,
+  type WindowCounts,
+  type WindowField,
+} from '../metrics/SlidingCounters.js';
 import type { MetricsSnapshot, QuantileSummary } from '../metrics/types.js';
 
 const ratio = (part: number, whole: number): number => (whole === 0 ? 0 : part / whole);
@@ -77,13 +82,13 @@ export class EngineMeter {
   hit(tier: number, time: number): void {
     this.#hits++;
     this.#tierHits[tier] = (this.#tierHits[tier] ?? 0) + 1;
-    this.#add('hits', time);
+    this.#add(WINDOW_FIELD.hits, time);
   }
 
   /** A run missed the cache at `time`. */
   miss(time: number): void {
     this.#misses++;
-    this.#add('misses', time);
+    this.#add(WINDOW_FIELD.misses, time);
   }
 
   /** A run joined an execution in flight. */
@@ -101,14 +106,14 @@ export class EngineMeter {
   executed(key: string, time: number): void {
     this.#executions++;
     const validUntil = this.#validUntil.get(key);
-    this.#add('executions', time);
+    this.#add(WINDOW_FIELD.executions, time);
     if (validUntil === undefined) return;
     if (validUntil <= time) {
       this.#validUntil.delete(key);
       return;
     }
     this.#redundant++;
-    this.#add('redundant', time);
+    this.#add(WINDOW_FIELD.redundant, time);
   }
 
   /** An execution ended. */
@@ -208,7 +213,7 @@ export class EngineMeter {
     return snapshot;
   }
 
-  #add(field: keyof WindowCounts, time: number): void {
+  #add(field: WindowField, time: number): void {
     if (time > this.#lastTime) this.#lastTime = time;
     this.#window.add(field, time);
     this.#version++;
