@@ -19,6 +19,7 @@ import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cach
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
+import { monotonicClock } from '../executor/PriorityExecutor.js';
 import {
   type Clock,
   type Executor,
@@ -194,7 +195,7 @@ export class Engine {
     }
     this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
     assertDuration('ttl', this.#ttl);
-    this.#clock = options.clock ?? performanceClock();
+    this.#clock = options.clock ?? monotonicClock;
     this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
     this.#defaults = this.#settings({});
@@ -236,7 +237,8 @@ export class Engine {
       started: (key, label, prefetch, time) => {
         const executionId = ++this.#executionIds;
         if (!this.#recording) return executionId;
-        this.#meter?.executed(key, time);
+        // Redundant when a valid entry is there (a run with `cache: false`, say).
+        this.#meter?.executed(time, this.#peek(key) !== undefined);
         if (!this.#listening) this.#changed();
         else this.#publish({ type: 'executed', time, key, label, executionId, prefetch });
         return executionId;
@@ -913,8 +915,10 @@ export class Engine {
     return entry;
   }
 
-  /** Reports an entry about to be written (and remembers an unused prefetch). */
-  /** `time` is now, when the caller already read the clock (else 0). */
+  /**
+   * Reports an entry about to be written (and remembers an unused prefetch). `time` is
+   * now, when the caller already read the clock (else 0).
+   */
   #stored(
     key: string,
     entry: CacheEntry,
@@ -924,15 +928,13 @@ export class Engine {
   ): void {
     if (meta.prefetch && !meta.prefetchUsed) this.#rememberUnusedPrefetch(key, settings.label);
     if (!this.#recording) return;
-    if (time === 0) time = this.#clock.now();
-    this.#meter?.stored(key, time, settings.ttl);
     if (!this.#listening) {
       this.#changed();
       return;
     }
     this.#publish({
       type: 'cache-stored',
-      time,
+      time: time === 0 ? this.#clock.now() : time,
       key,
       label: settings.label,
       ttl: settings.ttl,
@@ -1175,15 +1177,6 @@ function counted<T>(
       listeners[name]--;
     };
   });
-}
-
-/**
- * The default clock, `performance.now()`, with the global `performance` (a getter in
- * Node) read once instead of on every call.
- */
-function performanceClock(): Clock {
-  const performance = globalThis.performance;
-  return { now: () => performance.now() };
 }
 
 /** Hands a loader's batch results to the keys' executions. */

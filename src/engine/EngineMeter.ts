@@ -43,8 +43,6 @@ export class EngineMeter {
   #boundedBatches = 0;
   #fillSum = 0;
   readonly #tierHits: number[] = [];
-  /** Per key, the time until which its cached entry is valid. */
-  readonly #validUntil = new Map<string, number>();
   readonly #firstValue = new LatencySketch();
   readonly #completion = new LatencySketch();
   readonly #window: SlidingCounters;
@@ -98,20 +96,15 @@ export class EngineMeter {
   }
 
   /**
-   * The work of `key` was called at `time`; counts it redundant if `key` had a valid
-   * cached entry. (An execution of a key already in flight, the other half of the
-   * definition, cannot happen here: the engine's single-flight registry holds a key
-   * until its execution ended, so no map of executions in flight is kept.)
+   * The work of a key was called at `time`; `cached` says whether the key had a valid
+   * cached entry then, which makes the execution redundant. (An execution of a key
+   * already in flight, the other half of the definition, cannot happen here: the
+   * engine's single-flight registry holds a key until its execution ended.)
    */
-  executed(key: string, time: number): void {
+  executed(time: number, cached: boolean): void {
     this.#executions++;
-    const validUntil = this.#validUntil.get(key);
     this.#add(WINDOW_FIELD.executions, time);
-    if (validUntil === undefined) return;
-    if (validUntil <= time) {
-      this.#validUntil.delete(key);
-      return;
-    }
+    if (!cached) return;
     this.#redundant++;
     this.#add(WINDOW_FIELD.redundant, time);
   }
@@ -123,11 +116,6 @@ export class EngineMeter {
     this.#version++;
   }
 
-  /** `key` was cached at `time` for `ttl` ms. */
-  stored(key: string, time: number, ttl: number): void {
-    this.#validUntil.set(key, time + ttl);
-  }
-
   /**
    * Counts an engine event that has no method of its own (invalidation, prefetch,
    * batches). Returns false for events this meter does not count.
@@ -135,7 +123,6 @@ export class EngineMeter {
   add(event: EngineEvent): boolean {
     switch (event.type) {
       case 'invalidated':
-        this.#validUntil.delete(event.key);
         return true;
       case 'prefetch-issued':
         this.#prefetchIssued++;

@@ -204,6 +204,25 @@ describe('engine metrics and events listeners', () => {
     await firstValueFrom(engine.run('k', async () => 1, { cache: false }));
     expect(engine.metrics()).toMatchObject({ executions: 2, redundantExecutions: 1 });
   });
+
+  it('an execution after eviction, expiry or invalidation is not redundant (the entry is gone)', async () => {
+    let now = 0;
+    const wallClock = { now: () => now };
+    const engine = createEngine({
+      cache: new MemoryStore({ maxEntries: 1, clock: wallClock }),
+      wallClock,
+      ttl: 10,
+    });
+    const run = (key: string) => firstValueFrom(engine.run(key, async () => key));
+    await run('a');
+    await run('b'); // evicts a
+    await run('a'); // evicts b
+    now = 20; // a expired
+    await run('a');
+    await engine.invalidate('a');
+    await run('a');
+    expect(engine.metrics()).toMatchObject({ executions: 5, redundantExecutions: 0 });
+  });
 });
 
 describe('engine.loader on a synchronous cache', () => {
