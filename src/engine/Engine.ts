@@ -496,14 +496,16 @@ export class Engine {
   }
 
   /**
-   * Removes `key`'s cached entry. An execution of `key` in flight finishes for its
-   * subscribers but its now-stale result is not cached. Store failures are reported as
+   * Removes `key`'s cached entry. An execution of `key` whose work already began finishes
+   * for its subscribers but its now-stale result is not cached; one still queued (its
+   * work not called yet) will read fresh data, so its result is cached. Store failures are reported as
    * `cache-error` events, never thrown.
    */
   async invalidate(key: string): Promise<void> {
     assertKey(key);
     const flight = this.#flights.get(key);
-    if (flight !== undefined) flight.meta.stale = true;
+    // Work not begun yet (queued, or looking up an asynchronous store) reads fresh data.
+    if (flight !== undefined && flight.meta.began) flight.meta.stale = true;
     this.#landing.delete(key);
     this.#unusedPrefetches.delete(key);
     this.#record({ type: 'invalidated', time: this.#clock.now(), key, label: undefined });
@@ -622,7 +624,7 @@ export class Engine {
       source = execution;
       meta = execution;
     } else {
-      meta = { control, priority, prefetch, prefetchUsed: false, stale: false };
+      meta = { control, priority, prefetch, prefetchUsed: false, began: false, stale: false };
       source = this.#coordinated(key, batched ? loaderWork(work, key) : work, settings, meta);
     }
     return this.#flights.join(
@@ -707,6 +709,7 @@ export class Engine {
       host.ended(key, label, executionId, outcome, startedAt);
     };
     const execute: Work<unknown> = (signal) => {
+      meta.began = true;
       startedAt = this.#clock.now();
       running = true;
       executionId = host.started(key, label, meta.prefetch, startedAt);

@@ -13,7 +13,7 @@ import type { FlightSink, FlightSource } from '../sharing/Flight.js';
  *
  * @example
  * ```ts
- * const meta: FlightMeta = { control: new TaskControl(), priority: 'normal', prefetch: false, prefetchUsed: false, stale: false };
+ * const meta: FlightMeta = { control: new TaskControl(), priority: 'normal', prefetch: false, prefetchUsed: false, began: false, stale: false };
  * ```
  */
 export interface FlightMeta {
@@ -23,7 +23,9 @@ export interface FlightMeta {
   priority: Priority;
   readonly prefetch: boolean;
   prefetchUsed: boolean;
-  /** Set by `invalidate` while in flight: the result must not be cached. */
+  /** The work was called. An invalidation before that leaves the result fresh. */
+  began: boolean;
+  /** Set by `invalidate` once the work began: the result must not be cached. */
   stale: boolean;
 }
 
@@ -132,6 +134,7 @@ export const freezeValue = <T>(value: T): T =>
 export class LocalExecution implements FlightSource<unknown>, BatchToken, FlightMeta {
   // FlightMeta: the execution is its own metadata (one object less per key).
   prefetchUsed = false;
+  began = false;
   stale = false;
   #sink: FlightSink<unknown> | undefined;
   #running = false;
@@ -244,6 +247,7 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
   }
 
   #begin(): void {
+    this.began = true;
     this.#startedAt = this.host.now();
     this.#running = true;
     this.#executionId = this.host.started(

@@ -249,6 +249,24 @@ describe('engine.run', () => {
     expect(engine.inFlight).toBe(0);
   });
 
+  it('invalidate: a started execution is not cached, a still queued one is', async () => {
+    const engine = createEngine({ executor: createExecutor({ concurrency: 1 }) });
+    const gate = deferred<string>();
+    const running = engine.run('running', () => gate.promise);
+    const queued = engine.run('queued', async () => 'fresh');
+    const results = Promise.all([firstValueFrom(running), firstValueFrom(queued)]);
+    await flush();
+    expect(engine.executor.stats()).toMatchObject({ running: 1, queued: 1 });
+    await engine.invalidate('running');
+    await engine.invalidate('queued');
+    gate.resolve('stale');
+    expect(await results).toEqual(['stale', 'fresh']);
+    const again = vi.fn(async () => 'again');
+    expect(await firstValueFrom(engine.run('running', again))).toBe('again');
+    expect(await firstValueFrom(engine.run('queued', again))).toBe('fresh');
+    expect(again).toHaveBeenCalledTimes(1);
+  });
+
   it('promotes a queued execution when a caller of higher priority joins', async () => {
     const executor = createExecutor({ concurrency: 1 });
     const engine = createEngine({ executor });
