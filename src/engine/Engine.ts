@@ -505,7 +505,7 @@ export class Engine {
     assertKey(key);
     const flight = this.#flights.get(key);
     // Work not begun yet (queued, or looking up an asynchronous store) reads fresh data.
-    if (flight !== undefined && flight.meta.began) flight.meta.stale = true;
+    if (flight?.meta.began) flight.meta.stale = true;
     this.#landing.delete(key);
     this.#unusedPrefetches.delete(key);
     this.#record({ type: 'invalidated', time: this.#clock.now(), key, label: undefined });

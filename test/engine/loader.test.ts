@@ -67,7 +67,7 @@ describe('engine.loader', () => {
   it('aborts a batch whose every key was abandoned', async () => {
     const engine = createEngine();
     let signal: AbortSignal | undefined;
-    const loadOne = engine.loader((keys: string[], s) => {
+    const loadOne = engine.loader((_keys: string[], s) => {
       signal = s;
       return new Promise<string[]>(() => {});
     });

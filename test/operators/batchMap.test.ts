@@ -123,7 +123,7 @@ describe('batchMap', () => {
     const signals: AbortSignal[] = [];
     const subscription = from([1, 2])
       .pipe(
-        batchMap((xs: number[], signal) => {
+        batchMap((_xs: number[], signal) => {
           signals.push(signal);
           return new Promise<number[]>(() => {});
         }),
