@@ -369,6 +369,41 @@ export class Engine {
     );
   }
 
+  /**
+   * Serves a request from `hit` synchronously. Its start (`startedAt`) is also the time of
+   * the hit, of its first value and of its end: the values are handed over in this turn
+   * (time the consumer then spends on them is not the cache's).
+   */
+  #serveHit<T>(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    startedAt: number,
+    hit: CacheEntry,
+    subscriber: Subscriber<T>,
+  ): void {
+    const values = hit.values;
+    const meter = this.#meter;
+    const counted = meter !== undefined && !this.#listening;
+    if (counted) {
+      // Metrics on, nobody wants event objects: one call counts the whole request.
+      meter.servedFromCache(hit.tier ?? 0, startedAt, values.length > 0);
+      this.#changed();
+      if (this.#unusedPrefetches.size > 0) this.#prefetchUsed(key, label);
+    } else {
+      this.#recordHit(key, label, hit.tier ?? 0, startedAt);
+    }
+    for (let i = 0; i < values.length; i++) {
+      if (subscriber.closed) break;
+      if (i === 0 && !counted) {
+        this.#firstValue(key, label, requestId, startedAt, startedAt);
+      }
+      subscriber.next(freezeValue(values[i]) as T);
+    }
+    if (!counted) this.#requestEnded(key, label, requestId, startedAt, 'completed', startedAt);
+    subscriber.complete();
+  }
+
   /** One subscription of a run: a cache hit, a join, or a new flight. */
   #request<T>(
     key: string,
@@ -390,16 +425,7 @@ export class Engine {
     if (settings.useCache) {
       const hit = this.#peek(key);
       if (hit !== undefined) {
-        // Synchronous: the request's time is also the hit's and the first value's.
-        this.#recordHit(key, label, hit.tier ?? 0, startedAt);
-        const values = hit.values;
-        for (let i = 0; i < values.length; i++) {
-          if (subscriber.closed) break;
-          if (i === 0) this.#firstValue(key, label, requestId, startedAt, startedAt);
-          subscriber.next(freezeValue(values[i]) as T);
-        }
-        this.#requestEnded(key, label, requestId, startedAt, 'completed');
-        subscriber.complete();
+        this.#serveHit(key, label, requestId, startedAt, hit, subscriber);
         return;
       }
     }
@@ -1018,7 +1044,12 @@ export class Engine {
       if (!this.#listening) this.#changed();
       else this.#publish({ type: 'cache-hit', time, key, label, tier });
     }
-    if (this.#unusedPrefetches.size > 0 && this.#unusedPrefetches.delete(key)) {
+    if (this.#unusedPrefetches.size > 0) this.#prefetchUsed(key, label);
+  }
+
+  /** Counts a use of `key`'s entry if an unused prefetch put it there. */
+  #prefetchUsed(key: string, label: string | undefined): void {
+    if (this.#unusedPrefetches.delete(key)) {
       this.#record({ type: 'prefetch-used', time: this.#clock.now(), key, label });
     }
   }
@@ -1079,9 +1110,10 @@ export class Engine {
     requestId: number,
     startedAt: number,
     outcome: 'completed' | 'failed' | 'cancelled',
+    time = 0,
   ): void {
     if (!this.#recording) return;
-    const time = this.#clock.now();
+    if (time === 0) time = this.#clock.now();
     if (outcome === 'completed') this.#meter?.completed(time - startedAt);
     if (!this.#listening) this.#changed();
     else this.#publish({ type: 'request-ended', time, key, label, requestId, outcome });

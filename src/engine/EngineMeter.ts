@@ -76,6 +76,17 @@ export class EngineMeter {
     this.#version++;
   }
 
+  /**
+   * A request (already counted by {@link request}) served synchronously from cache tier
+   * `tier` at `time`: the hit, its first value (when `withValues`) and its completion,
+   * all at `time`.
+   */
+  servedFromCache(tier: number, time: number, withValues: boolean): void {
+    if (withValues) this.#firstValue.record(0);
+    this.#completion.record(0);
+    this.hit(tier, time);
+  }
+
   /** A run was served from cache tier `tier` at `time`. */
   hit(tier: number, time: number): void {
     this.#hits++;
