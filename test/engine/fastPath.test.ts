@@ -205,6 +205,28 @@ describe('engine metrics and events listeners', () => {
     expect(engine.metrics()).toMatchObject({ executions: 2, redundantExecutions: 1 });
   });
 
+  it('a synchronous hit is counted the same whether or not events$ has a listener', async () => {
+    let now = 1;
+    const clock = { now: () => now };
+    const snapshot = async (listen: boolean) => {
+      const engine = createEngine({ clock });
+      const subscription = listen ? engine.events$.subscribe() : undefined;
+      await firstValueFrom(engine.run('k', async () => 1));
+      now += 5;
+      await lastValueFrom(engine.run('k', async () => 2).pipe(toArray()));
+      await lastValueFrom(engine.run('k', async () => 3).pipe(take(1)));
+      subscription?.unsubscribe();
+      const { requests, cacheHits, cacheMisses, executions, latency, tiers } = engine.metrics();
+      return { requests, cacheHits, cacheMisses, executions, latency, tiers };
+    };
+    const counted = await snapshot(false);
+    expect(counted).toEqual(await snapshot(true));
+    expect(counted).toMatchObject({ requests: 3, cacheHits: 2, cacheMisses: 1, executions: 1 });
+    expect(counted.latency.firstValue.count).toBe(3);
+    // firstValueFrom leaves the miss after its first value: that request never completed.
+    expect(counted.latency.completion.count).toBe(2);
+  });
+
   it('an execution after eviction, expiry or invalidation is not redundant (the entry is gone)', async () => {
     let now = 0;
     const wallClock = { now: () => now };
