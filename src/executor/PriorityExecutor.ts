@@ -37,12 +37,25 @@ export interface ExecutorOptions {
    * stop being strict for work that waited this long. Default `Infinity` (strict lanes).
    */
   agingMs?: number;
-  /** Source of event timestamps and aging time. Default: `performance.now()`. */
+  /**
+   * Source of event timestamps and aging time. Default: `performance.now()`. Events
+   * emitted in one synchronous call into the executor share one reading until a task's
+   * work runs (see {@link PriorityExecutor}).
+   */
   clock?: Clock;
 }
 
 /** The default clock: monotonic, sub-millisecond. */
 export const monotonicClock: Clock = { now: () => performance.now() };
+
+/**
+ * A `performance.now()` clock that reads the global `performance` (a getter in Node,
+ * which costs about as much as the reading itself) once, when it is made.
+ */
+function performanceClock(): Clock {
+  const performance = globalThis.performance;
+  return { now: () => performance.now() };
+}
 
 /**
  * A handle to one submitted task.
@@ -68,6 +81,12 @@ const NO_OPTIONS: ScheduleOptions = Object.freeze({});
  * lists (O(1) enqueue, dequeue and cancellation), a slot counter, and a list of running
  * preemptible tasks. A freed slot is handed to the next task synchronously. Events are
  * built only while someone listens to `events$`.
+ *
+ * Events emitted in one synchronous call into the executor (a `submit`, a cancel, a
+ * task's end) share one clock reading until a task's work is called: a task's
+ * `completed`, then the `queued` and `started` of the task its consumer submits or its
+ * slot goes to, carry the same time. The work of a task always runs after its `started`
+ * reading and before its end's, so a task's duration includes all of its own work.
  *
  * @example
  * ```ts
@@ -100,12 +119,14 @@ export class PriorityExecutor implements Executor, TaskOwner {
   #draining = false;
   #drainAgain = false;
   readonly #events = new Listeners<ExecutorEvent>();
+  /** How many calls into the executor (submit, cancel, a task's end, a raise) are on the stack. */
+  #depth = 0;
   /**
-   * The time of the `queued` event `submit` just emitted, for a `started` event that
-   * follows before any work or sink runs (a task that starts at once): one clock read
-   * for both. Only the listeners of `queued` run in between.
+   * The clock reading of the current synchronous call into the executor, taken at its
+   * first event, until a task's work is called or the outermost call returns; NaN when
+   * there is none (a number from the start, so the field never changes representation).
    */
-  #queuedAt: number | undefined = undefined;
+  #now = Number.NaN;
 
   readonly events$: Observable<ExecutorEvent> = this.#events.observable;
 
@@ -120,7 +141,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     this.concurrency = concurrency;
     this.backgroundConcurrency = backgroundConcurrency;
     this.#agingMs = agingMs;
-    this.#clock = options.clock ?? monotonicClock;
+    this.#clock = options.clock ?? performanceClock();
   }
 
   schedule<T>(work: Work<T>, options: ScheduleOptions = NO_OPTIONS): Observable<T> {
@@ -169,25 +190,46 @@ export class PriorityExecutor implements Executor, TaskOwner {
       t.priority = control.priority;
     }
     if (control?.pinned) t.preemptible = false;
-    if (this.#agingMs !== Number.POSITIVE_INFINITY) t.laneSince = this.#clock.now();
-    this.#lanes[rank(t.priority)].push(t);
-    if (this.#events.active) {
-      const time = this.#clock.now();
-      this.#queuedAt = time;
-      this.#events.emit({
-        type: 'queued',
-        time,
-        taskId: t.id,
-        label: t.label,
-        priority: t.priority,
-        executorId: this.id,
-        preemptible: t.preemptible,
-      });
+    this.#depth++;
+    try {
+      if (this.#agingMs !== Number.POSITIVE_INFINITY) t.laneSince = this.#time();
+      this.#lanes[rank(t.priority)].push(t);
+      if (this.#events.active) {
+        this.#events.emit({
+          type: 'queued',
+          time: this.#time(),
+          taskId: t.id,
+          label: t.label,
+          priority: t.priority,
+          executorId: this.id,
+          preemptible: t.preemptible,
+        });
+      }
+      control?.attach((raised) => this.#raise(t, raised));
+      this.#drain();
+    } finally {
+      this.#leave();
     }
-    control?.attach((raised) => this.#raise(t, raised));
-    this.#drain();
-    this.#queuedAt = undefined;
     return task;
+  }
+
+  /**
+   * The time for an event (or aging) of the current call into the executor: one clock
+   * reading shared by everything the call does until a task's work is called.
+   */
+  #time(): number {
+    if (this.#depth === 0) return this.#clock.now();
+    let now = this.#now;
+    if (Number.isNaN(now)) {
+      now = this.#clock.now();
+      this.#now = now;
+    }
+    return now;
+  }
+
+  /** Ends a call into the executor (after `this.#depth++`): the outermost forgets its time. */
+  #leave(): void {
+    if (--this.#depth === 0) this.#now = Number.NaN;
   }
 
   /** Removes `task` if queued, aborts it if running; no-op once it ended. */
@@ -200,10 +242,15 @@ export class PriorityExecutor implements Executor, TaskOwner {
       if (this.#events.active) this.#emitEnd(task, 'cancelled', undefined);
       return;
     }
-    const slot = this.#release(task);
-    this.#abort(task, new AbortError());
-    if (this.#events.active) this.#emitEnd(task, 'cancelled', slot);
-    this.#drain();
+    this.#depth++;
+    try {
+      const slot = this.#release(task);
+      this.#abort(task, new AbortError());
+      if (this.#events.active) this.#emitEnd(task, 'cancelled', slot);
+      this.#drain();
+    } finally {
+      this.#leave();
+    }
   }
 
   /** Emits an event that carries a slot (or none for a task cancelled while queued). */
@@ -212,7 +259,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
   #emitEnd(task: Task, type: 'completed' | 'preempted' | 'cancelled', slot: number | undefined) {
     this.#events.emit({
       type,
-      time: this.#clock.now(),
+      time: this.#time(),
       taskId: task.id,
       label: task.label,
       priority: task.priority,
@@ -263,7 +310,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
 
   /** Moves the oldest tasks of the lower lanes up one lane once they waited `agingMs`. */
   #age(): void {
-    const now = this.#clock.now();
+    const now = this.#time();
     for (const from of [1, 2] as const) {
       const lane = this.#lanes[from];
       while (lane.head !== undefined && now - lane.head.laneSince >= this.#agingMs) {
@@ -323,12 +370,10 @@ export class PriorityExecutor implements Executor, TaskOwner {
       task.controller = controller;
       signal = controller.signal;
     }
-    const queuedAt = this.#queuedAt;
-    this.#queuedAt = undefined;
     if (this.#events.active) {
       this.#events.emit({
         type: 'started',
-        time: queuedAt ?? this.#clock.now(),
+        time: this.#time(),
         taskId: task.id,
         label: task.label,
         priority: task.priority,
@@ -338,6 +383,8 @@ export class PriorityExecutor implements Executor, TaskOwner {
         expectedMs: task.expectedMs,
       });
     }
+    // The work may take time: events after it read the clock again.
+    this.#now = Number.NaN;
     let result: unknown;
     try {
       result = task.work(signal);
@@ -406,32 +453,36 @@ export class PriorityExecutor implements Executor, TaskOwner {
     value: unknown = undefined,
   ): void {
     if (task.state !== TaskState.Running) return;
-    const slot = this.#release(task);
-    task.inner = undefined;
-    if (this.#events.active) {
-      if (failed) {
-        this.#events.emit({
-          type: 'failed',
-          time: this.#clock.now(),
-          taskId: task.id,
-          label: task.label,
-          priority: task.priority,
-          executorId: this.id,
-          slot,
-          error,
-        });
-      } else this.#emitEnd(task, 'completed', slot);
+    this.#depth++;
+    try {
+      const slot = this.#release(task);
+      task.inner = undefined;
+      if (this.#events.active) {
+        if (failed) {
+          this.#events.emit({
+            type: 'failed',
+            time: this.#time(),
+            taskId: task.id,
+            label: task.label,
+            priority: task.priority,
+            executorId: this.id,
+            slot,
+            error,
+          });
+        } else this.#emitEnd(task, 'completed', slot);
+      }
+      if (failed) task.sink.error(error);
+      else {
+        if (hasValue) task.sink.next(value);
+        task.sink.complete();
+      }
+      this.#drain();
+    } finally {
+      this.#leave();
     }
-    if (failed) task.sink.error(error);
-    else {
-      if (hasValue) task.sink.next(value);
-      task.sink.complete();
-    }
-    this.#drain();
   }
 
   #preempt(task: Task): void {
-    this.#queuedAt = undefined;
     const slot = this.#release(task);
     const error = new PreemptedError();
     this.#abort(task, error);
@@ -458,8 +509,13 @@ export class PriorityExecutor implements Executor, TaskOwner {
     if (task.state !== TaskState.Queued) return;
     task.preemptible = false;
     if (priority !== undefined && rank(priority) < rank(task.priority)) {
-      this.#move(task, priority, this.#clock.now());
-      this.#drain();
+      this.#depth++;
+      try {
+        this.#move(task, priority, this.#time());
+        this.#drain();
+      } finally {
+        this.#leave();
+      }
     }
   }
 }

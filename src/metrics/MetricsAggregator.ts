@@ -1,5 +1,6 @@
 import { produce } from 'immer';
 import { Float64Queue } from '../util/Float64Queue.js';
+import { NumberSet } from '../util/NumberSet.js';
 import type { ExecutionEvent } from './events.js';
 import { LatencySketch } from './LatencySketch.js';
 import { SlidingCounters, WINDOW_FIELD, type WindowCounts } from './SlidingCounters.js';
@@ -109,8 +110,8 @@ export class MetricsAggregator {
   #cancelled = 0;
   #preempted = 0;
   #overlapped = 0;
-  /** Ids of the running tasks. */
-  readonly #running = new Set<number>();
+  /** Ids of the running tasks (a `NumberSet`: a `Set` reallocates as ids churn). */
+  readonly #running = new NumberSet();
   /**
    * The running task that has not overlapped another task so far, or NaN. There is at
    * most one: as soon as two tasks run, both have overlapped. So a task ends having

@@ -875,6 +875,111 @@ describe('events$', () => {
     ]);
   });
 
+  /** A clock that moves 1 ms forward at every reading, so each reading is a distinct time. */
+  const tickingClock = () => {
+    const clock = { t: 0, now: vi.fn(() => ++clock.t) };
+    return clock;
+  };
+  const timeline = (events: ExecutionEvent[]) =>
+    events.map((e) => `${e.type}:${(e as { label?: string }).label}@${e.time}`);
+
+  it('gives the events of one synchronous call one clock reading, until a work runs', () => {
+    const clock = tickingClock();
+    const h = harness({ concurrency: 1, clock });
+    h.record();
+    const a = h.run('a', { label: 'a' });
+    h.run('b', { label: 'b' });
+    // a's end, and the start of b that takes its slot in the same call: one reading.
+    a.subject.complete();
+    // A task whose work completes synchronously: its end is read after its work ran.
+    h.executor.schedule(() => [1], { label: 's' }).subscribe();
+    h.get('b').subject.complete();
+    expect(timeline(h.events)).toEqual([
+      'queued:a@1',
+      'started:a@1',
+      'queued:b@2',
+      'completed:a@3',
+      'started:b@3',
+      'queued:s@4',
+      'completed:b@5',
+      'started:s@5',
+      'completed:s@6',
+    ]);
+    expect(clock.now).toHaveBeenCalledTimes(6);
+  });
+
+  it('shares the reading with a task a consumer submits when one ends (the parallelMap pattern)', () => {
+    const clock = tickingClock();
+    const executor = createExecutor({ concurrency: 2, clock });
+    const events: ExecutionEvent[] = [];
+    executor.events$.subscribe((e) => events.push(e));
+    const gates = [new Subject<number>(), new Subject<number>()];
+    const submit = (i: number) =>
+      executor
+        .schedule(() => gates[i] as Subject<number>, { label: `t${i}` })
+        .subscribe({
+          complete: () => {
+            if (i === 0) submit(1);
+          },
+        });
+    submit(0);
+    (gates[0] as Subject<number>).complete();
+    (gates[1] as Subject<number>).complete();
+    expect(timeline(events)).toEqual([
+      'queued:t0@1',
+      'started:t0@1',
+      'completed:t0@2',
+      'queued:t1@2',
+      'started:t1@2',
+      'completed:t1@3',
+    ]);
+  });
+
+  it('reads the clock afresh for each call from outside, and for cancellations', () => {
+    const clock = tickingClock();
+    const h = harness({ concurrency: 1, clock });
+    h.record();
+    h.run('a', { label: 'a' });
+    h.run('b', { label: 'b' });
+    h.run('c', { label: 'c' });
+    h.get('b').subscription.unsubscribe();
+    // Cancelling the running a hands its slot to c in the same call.
+    h.get('a').subscription.unsubscribe();
+    expect(timeline(h.events)).toEqual([
+      'queued:a@1',
+      'started:a@1',
+      'queued:b@2',
+      'queued:c@3',
+      'cancelled:b@4',
+      'cancelled:a@5',
+      'started:c@5',
+    ]);
+  });
+
+  it('reads the clock again after a work that throws or emits synchronously', () => {
+    const clock = tickingClock();
+    const executor = createExecutor({ concurrency: 1, clock });
+    const events: ExecutionEvent[] = [];
+    executor.events$.subscribe((e) => events.push(e));
+    executor
+      .schedule(
+        () => {
+          throw new Error('x');
+        },
+        { label: 'f' },
+      )
+      .subscribe({ error: () => {} });
+    executor.schedule(() => of(1, 2), { label: 'o' }).subscribe();
+    expect(timeline(events)).toEqual([
+      'queued:f@1',
+      'started:f@1',
+      'failed:f@2',
+      'queued:o@3',
+      'started:o@3',
+      'completed:o@4',
+    ]);
+  });
+
   it('reads the options at subscription: changing the object later does not reach the task', () => {
     const h = harness({ concurrency: 1 });
     h.record();

@@ -1,3 +1,4 @@
+import { config, filter, firstValueFrom, map, Subscriber } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { Listeners } from '../../src/util/Listeners.js';
 
@@ -58,6 +59,87 @@ describe('Listeners', () => {
       expect(reported).toHaveLength(1);
     } finally {
       process.off('uncaughtException', onError);
+    }
+  });
+
+  it('calls an observer object with itself as this, and ignores its error and complete', () => {
+    const listeners = new Listeners<number>();
+    const observer = {
+      seen: [] as number[],
+      next(this: { seen: number[] }, e: number) {
+        this.seen.push(e);
+      },
+      error: () => {
+        throw new Error('never called');
+      },
+      complete: () => {
+        throw new Error('never called');
+      },
+    };
+    const subscription = listeners.observable.subscribe(observer);
+    listeners.emit(1);
+    subscription.unsubscribe();
+    listeners.emit(2);
+    expect(observer.seen).toEqual([1]);
+    expect(subscription.closed).toBe(true);
+    expect(listeners.active).toBe(false);
+  });
+
+  it('serves operators and Subscribers the RxJS way, closing them on unsubscribe', async () => {
+    const listeners = new Listeners<number>();
+    const first = firstValueFrom(
+      listeners.observable.pipe(
+        filter((e) => e > 1),
+        map((e) => e * 10),
+      ),
+    );
+    const seen: number[] = [];
+    const subscriber = new Subscriber<number>({
+      next: (e) => {
+        seen.push(e);
+      },
+      error: () => {},
+      complete: () => {},
+    });
+    listeners.observable.subscribe(subscriber);
+    listeners.emit(1);
+    listeners.emit(2);
+    await expect(first).resolves.toBe(20);
+    subscriber.unsubscribe();
+    listeners.emit(3);
+    expect(seen).toEqual([1, 2]);
+    // firstValueFrom unsubscribed after its value; the Subscriber left too.
+    expect(listeners.active).toBe(false);
+  });
+
+  it('stops calling a listener that another one unsubscribes during the same emission', () => {
+    const listeners = new Listeners<number>();
+    const seen: string[] = [];
+    listeners.observable.subscribe((e) => {
+      seen.push(`first${e}`);
+      second.unsubscribe();
+    });
+    const second = listeners.observable.subscribe((e) => seen.push(`second${e}`));
+    listeners.emit(1);
+    expect(seen).toEqual(['first1']);
+  });
+
+  it('reports a listener error to config.onUnhandledError when one is set', async () => {
+    const listeners = new Listeners<number>();
+    const reported: unknown[] = [];
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (error) => reported.push(error);
+    try {
+      const boom = new Error('listener');
+      listeners.observable.subscribe(() => {
+        throw boom;
+      });
+      listeners.emit(1);
+      expect(reported).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(reported).toEqual([boom]);
+    } finally {
+      config.onUnhandledError = previous;
     }
   });
 });
