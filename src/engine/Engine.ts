@@ -43,9 +43,9 @@ import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flig
 import { SingleFlight } from '../sharing/SingleFlight.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
 import { EngineMeter } from './EngineMeter.js';
-import { type LoaderBatcher, type LoaderHost, LoaderKey } from './LoaderKey.js';
+import { KeyObservable, type KeyRequests } from './KeyObservable.js';
+import { type BatchToken, type LoaderBatcher, type LoaderHost, LoaderKey } from './LoaderKey.js';
 import {
-  type BatchToken,
   type ExecutionHost,
   type ExecutionSettings,
   type FlightMeta,
@@ -351,35 +351,46 @@ export class Engine {
       batcher,
       settings,
       time: 0,
-      release: (slot) => this.#flights.remove(slot.key),
-      executionEnded: (slot, outcome, time) =>
-        this.#executionEnded(slot.key, label, slot.executionId, outcome, slot.startedAt, time),
       firstValue: (slot, time) =>
         this.#firstValue(slot.key, label, slot.requestId, slot.startedAt, time),
-      requestEnded: (slot, outcome, time) =>
-        this.#requestEnded(slot.key, label, slot.requestId, slot.startedAt, outcome, time),
-      completed: (slot, values, time) =>
-        this.#storeLocal(slot.key, values, time - slot.startedAt, settings, slot, time),
+      requestCancelled: (slot) =>
+        this.#requestEnded(slot.key, label, slot.requestId, slot.startedAt, 'cancelled'),
+      ended: (slot, outcome, values, time, requested) => {
+        const key = slot.key;
+        const startedAt = slot.startedAt;
+        this.#flights.remove(key);
+        this.#executionEnded(key, label, slot.executionId, outcome, startedAt, time);
+        if (values !== undefined) {
+          this.#storeLocal(key, values, time - startedAt, settings, slot, time);
+        }
+        if (requested) this.#requestEnded(key, label, slot.requestId, startedAt, outcome, time);
+      },
+    };
+    // One subscribe function and one object per loader: `load(key)` allocates no closure.
+    const requests: KeyRequests = {
+      request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber),
     };
     return (key: string) => {
       assertKey(key);
-      return this.#run<V>(key, host, settings, priority);
+      return new KeyObservable<V>(key, requests);
     };
   }
 
-  /** `work` is the work, or for a loader the loader that loads `key` in batches. */
   #run<T>(
     key: string,
-    work: Work<T> | LoaderHost,
+    work: Work<T>,
     settings: ExecutionSettings,
     priority: Priority,
   ): Observable<T> {
     return new Observable<T>((subscriber) =>
-      this.#request(key, work as Work<unknown> | LoaderHost, settings, priority, subscriber),
+      this.#request(key, work as Work<unknown>, settings, priority, subscriber),
     );
   }
 
-  /** One subscription of a run: a cache hit, a join, or a new flight. */
+  /**
+   * One subscription of a run (`work` is the work) or of a loader's key (`work` is the
+   * loader, which loads `key` in batches): a cache hit, a join, or a new flight.
+   */
   #request<T>(
     key: string,
     work: Work<unknown> | LoaderHost,

@@ -3,12 +3,21 @@ import type { Batch, Batcher, BatchItem } from '../batching/Batcher.js';
 import { AbortError } from '../errors.js';
 import type { Priority } from '../executor/types.js';
 import type { FlightObserver, SharedFlight } from '../sharing/Flight.js';
-import {
-  type BatchToken,
-  type ExecutionSettings,
-  type FlightMeta,
-  freezeValue,
-} from './LocalExecution.js';
+import { type ExecutionSettings, type FlightMeta, freezeValue } from './LocalExecution.js';
+
+/**
+ * Where a loader's batcher sends one key's result.
+ *
+ * @example
+ * ```ts
+ * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error) };
+ * batcher.add('user:1', token);
+ * ```
+ */
+export interface BatchToken {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
 
 /**
  * The batcher of an `engine.loader`: keys in, one {@link BatchToken} per key.
@@ -37,20 +46,22 @@ export interface LoaderHost {
    * batch sink's `settling`): every key of a batch ends in that same synchronous turn.
    */
   time: number;
-  /** The key's execution ended: it leaves the in-flight registry. */
-  release(slot: LoaderKey): void;
-  /** The key's execution ended (it was added to the batcher when it was requested). */
-  executionEnded(
-    slot: LoaderKey,
-    outcome: 'completed' | 'failed' | 'cancelled',
-    time: number,
-  ): void;
   /** The request that created the key received its value. */
   firstValue(slot: LoaderKey, time: number): void;
-  /** The request that created the key ended. */
-  requestEnded(slot: LoaderKey, outcome: 'completed' | 'failed' | 'cancelled', time: number): void;
-  /** The key was loaded: cache `values` (before any observer hears of the end). */
-  completed(slot: LoaderKey, values: readonly unknown[], time: number): void;
+  /** The request that created the key left before the end. */
+  requestCancelled(slot: LoaderKey): void;
+  /**
+   * The key's execution ended, before any subscriber hears of it: it leaves the in-flight
+   * registry; `values` (on success) are cached; `requested`: the request that created the
+   * key is still there, and ends with the execution.
+   */
+  ended(
+    slot: LoaderKey,
+    outcome: 'completed' | 'failed' | 'cancelled',
+    values: readonly unknown[] | undefined,
+    time: number,
+    requested: boolean,
+  ): void;
 }
 
 const NO_VALUES: readonly never[] = Object.freeze([]);
@@ -193,7 +204,7 @@ export class LoaderKey
       const subscriber = this.#subscriber;
       if (subscriber === undefined) return;
       this.#subscriber = undefined;
-      this.host.requestEnded(this, 'cancelled', 0);
+      this.host.requestCancelled(this);
     } else {
       const joiners = this.#joiners;
       if (joiners === undefined || !joiners.includes(observer)) return;
@@ -226,10 +237,8 @@ export class LoaderKey
     }
     if (this.#state !== RUNNING) return;
     this.#state = COMPLETED;
-    host.release(this);
-    host.executionEnded(this, 'completed', time);
-    host.completed(this, values, time);
-    this.#finish('completed', time);
+    host.ended(this, 'completed', values, time, this.#subscriber !== undefined);
+    this.#finish('completed');
   }
 
   /** Batch token: the batch failed this key. */
@@ -237,22 +246,18 @@ export class LoaderKey
     if (this.#state !== RUNNING) return;
     this.#state = FAILED;
     this.#error = error;
-    const host = this.host;
-    const time = host.time;
-    host.release(this);
-    host.executionEnded(this, 'failed', time);
-    this.#finish('failed', time);
+    this.host.ended(this, 'failed', undefined, this.host.time, this.#subscriber !== undefined);
+    this.#finish('failed');
   }
 
   /** Tells the subscribers still there that the key ended. */
-  #finish(outcome: 'completed' | 'failed', time: number): void {
+  #finish(outcome: 'completed' | 'failed'): void {
     const subscriber = this.#subscriber;
     const joiners = this.#joiners;
     this.#subscriber = undefined;
     this.#joiners = undefined;
     this.#count = 0;
     if (subscriber !== undefined) {
-      this.host.requestEnded(this, outcome, time);
       if (outcome === 'completed') subscriber.complete();
       else subscriber.error(this.#error);
     }
@@ -268,9 +273,7 @@ export class LoaderKey
     if (this.#count > 0 || this.#state !== RUNNING) return;
     this.#state = CANCELLED;
     this.#error = new AbortError();
-    const host = this.host;
-    host.batcher.cancel(this);
-    host.release(this);
-    host.executionEnded(this, 'cancelled', 0);
+    this.host.batcher.cancel(this);
+    this.host.ended(this, 'cancelled', undefined, 0, false);
   }
 }

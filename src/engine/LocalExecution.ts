@@ -46,20 +46,6 @@ export interface ExecutionSettings {
 }
 
 /**
- * Where a loader's batcher sends one key's result.
- *
- * @example
- * ```ts
- * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error) };
- * batcher.add('user:1', token);
- * ```
- */
-export interface BatchToken {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/**
  * What an execution tells its engine (metrics, events and the cache).
  *
  * @example
