@@ -321,6 +321,7 @@ export class Engine {
       // One clock read stands for every key of a batch: they all end in this turn.
       settling: () => {
         host.time = this.#clock.now();
+        host.wall = this.#wall.now();
       },
       next: (token, value) => token.resolve(value),
       error: (token, error) => token.reject(error),
@@ -351,6 +352,7 @@ export class Engine {
       batcher,
       settings,
       time: 0,
+      wall: 0,
       firstValue: (slot, time) =>
         this.#firstValue(slot.key, label, slot.requestId, slot.startedAt, time),
       requestCancelled: (slot) =>
@@ -361,7 +363,7 @@ export class Engine {
         this.#flights.remove(key);
         this.#executionEnded(key, label, slot.executionId, outcome, startedAt, time);
         if (values !== undefined) {
-          this.#storeLocal(key, values, time - startedAt, settings, slot, time);
+          this.#storeLocal(key, values, time - startedAt, settings, slot, time, host.wall);
         }
         if (requested) this.#requestEnded(key, label, slot.requestId, startedAt, outcome, time);
       },
@@ -952,6 +954,7 @@ export class Engine {
     settings: ExecutionSettings,
     meta: FlightMeta,
     time: number,
+    storedAt = 0,
   ): void {
     const memory = this.#memory;
     if (memory === undefined) {
@@ -965,7 +968,7 @@ export class Engine {
     try {
       size = memory.measure(values, key);
     } catch {}
-    const entry = this.#entry(values, cost, settings, meta, size) as CacheEntry;
+    const entry = this.#entry(values, cost, settings, meta, size, storedAt) as CacheEntry;
     this.#stored(key, entry, settings, meta, time);
     try {
       memory.setSync(key, entry);
@@ -974,16 +977,20 @@ export class Engine {
     }
   }
 
-  /** The entry to cache for a completed execution, if it is to be cached. */
+  /**
+   * The entry to cache for a completed execution, if it is to be cached. `storedAt` is
+   * the wall clock's now, when the caller already read it (else 0).
+   */
   #entry(
     values: readonly unknown[],
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
     size = 0,
+    storedAt = 0,
   ): CacheEntry | undefined {
     if (!isCacheable(settings, meta)) return undefined;
-    const storedAt = this.#wall.now();
+    if (storedAt === 0) storedAt = this.#wall.now();
     const entry: CacheEntry = {
       values,
       storedAt,

@@ -35,7 +35,7 @@ export type LoaderBatcher = Batcher<string, unknown, BatchToken>;
  *
  * @example
  * ```ts
- * const host: LoaderHost = { batcher, settings, time: 0, release, executionEnded, firstValue, requestEnded, completed };
+ * const host: LoaderHost = { batcher, settings, time: 0, wall: 0, firstValue, requestCancelled, ended };
  * ```
  */
 export interface LoaderHost {
@@ -46,6 +46,8 @@ export interface LoaderHost {
    * batch sink's `settling`): every key of a batch ends in that same synchronous turn.
    */
   time: number;
+  /** The wall clock's time of the same delivery (when the keys' entries are stored). */
+  wall: number;
   /** The request that created the key received its value. */
   firstValue(slot: LoaderKey, time: number): void;
   /** The request that created the key left before the end. */

@@ -137,6 +137,31 @@ describe('engine.loader keys (one object per key: flight, batch entry, request)'
     expect(engine.metrics()).toMatchObject({ failures: 1, executions: 1 });
   });
 
+  it('stores the entries of a batch at the wall time of its delivery, valid for the ttl', async () => {
+    let now = 1_000;
+    const wallClock = { now: () => now };
+    const store = new MemoryStore({ clock: wallClock });
+    const engine = createEngine({ cache: store, wallClock });
+    let calls = 0;
+    const load = engine.loader(
+      async (keys: string[]) => {
+        calls++;
+        now += 5; // the backend takes 5 ms of wall time
+        return keys;
+      },
+      { ttl: 10 },
+    );
+    await Promise.all([firstValueFrom(load('a')), firstValueFrom(load('b'))]);
+    expect(store.getSync('a')).toMatchObject({ storedAt: 1_005, expiresAt: 1_015 });
+    expect(store.getSync('b')).toMatchObject({ storedAt: 1_005, expiresAt: 1_015 });
+    now = 1_014;
+    await firstValueFrom(load('a'));
+    expect(calls).toBe(1);
+    now = 1_015;
+    await firstValueFrom(load('a'));
+    expect(calls).toBe(2);
+  });
+
   it('reports the same metrics with and without an events$ listener, and the events of a miss', async () => {
     const scenario = async (listen: boolean) => {
       const engine = createEngine();
