@@ -27,6 +27,11 @@ import { RingBuffer } from '../util/RingBuffer.js';
 export interface BatchSink<K, R> {
   next(token: K, result: R): void;
   error(token: K, error: unknown): void;
+  /**
+   * Called once before a batch's results (or its failure) are delivered, all in the same
+   * synchronous turn: what they share, such as the time, can be read once per batch.
+   */
+  settling?(): void;
 }
 
 /** Settings of a {@link Batcher}. */
@@ -91,7 +96,30 @@ export function resolveBatchOptions(
 }
 
 /**
- * One value added to a {@link Batcher}: the handle {@link Batcher.cancel} takes. One
+ * One value in a {@link Batcher}: the handle {@link Batcher.cancel} takes. A
+ * {@link BatchEntry}, or an object of the caller's that is its own token
+ * ({@link Batcher.enqueue}), so a value costs one record and no closure.
+ *
+ * @example
+ * ```ts
+ * const item: BatchItem<string, Slot> = { value: 'user:1', token: slot, done: false, twins: undefined, batch: undefined };
+ * batcher.enqueue(item);
+ * ```
+ */
+export interface BatchItem<T, K> {
+  readonly value: T;
+  /** What the sink is given with this value's result. */
+  readonly token: K;
+  /** Set once the value was cancelled or its result delivered. */
+  done: boolean;
+  /** Later values of the same key in the same batch (`keyOf`), loaded once with this one. */
+  twins: BatchItem<T, K>[] | undefined;
+  /** The batch this value belongs to (set by the batcher). */
+  batch: Batch<T, K> | undefined;
+}
+
+/**
+ * One value added with {@link Batcher.add}: the handle {@link Batcher.cancel} takes. One
  * record per value, no closure.
  *
  * @example
@@ -100,17 +128,14 @@ export function resolveBatchOptions(
  * batcher.cancel(entry);
  * ```
  */
-export class BatchEntry<T, K> {
-  /** Set once the value was cancelled or its result delivered. */
+export class BatchEntry<T, K> implements BatchItem<T, K> {
   done = false;
-  /** Later values of the same key in the same batch (`keyOf`), loaded once with this one. */
-  twins: BatchEntry<T, K>[] | undefined = undefined;
+  twins: BatchItem<T, K>[] | undefined = undefined;
+  batch: Batch<T, K> | undefined = undefined;
 
   constructor(
     readonly value: T,
     readonly token: K,
-    /** The batch this value belongs to. */
-    readonly batch: Batch<T, K>,
   ) {}
 }
 
@@ -124,8 +149,8 @@ export class BatchEntry<T, K> {
  */
 export interface Batch<T, K> {
   /** One entry per distinct key (the first one added). */
-  readonly entries: BatchEntry<T, K>[];
-  readonly byKey: Map<string, BatchEntry<T, K>> | undefined;
+  readonly entries: BatchItem<T, K>[];
+  readonly byKey: Map<string, BatchItem<T, K>> | undefined;
   /** Values still waiting for this batch; when it drops to 0 in flight, the load is aborted. */
   waiting: number;
   ref: TaskRef | undefined;
@@ -175,30 +200,45 @@ export class Batcher<T, R, K> {
 
   /** Adds `value` to the open batch; its result goes to the sink with `token`. */
   add(value: T, token: K): BatchEntry<T, K> {
+    const entry = new BatchEntry(value, token);
+    this.enqueue(entry);
+    return entry;
+  }
+
+  /**
+   * Adds `entry`, a record of the caller's (whose token is often the item itself), to the
+   * open batch; {@link cancel} takes it back.
+   *
+   * @example
+   * ```ts
+   * batcher.enqueue(slot); // slot.value is loaded; the sink gets slot.token
+   * batcher.cancel(slot);
+   * ```
+   */
+  enqueue(entry: BatchItem<T, K>): void {
     const batch = this.#open ?? this.#openBatch();
-    const entry = new BatchEntry(value, token, batch);
+    entry.batch = batch;
     batch.waiting++;
     const byKey = batch.byKey;
     if (byKey !== undefined) {
-      const key = (this.#settings.keyOf as (value: T) => string)(value);
+      const key = (this.#settings.keyOf as (value: T) => string)(entry.value);
       const first = byKey.get(key);
       if (first !== undefined) {
         if (first.twins === undefined) first.twins = [entry];
         else first.twins.push(entry);
-        return entry;
+        return;
       }
       byKey.set(key, entry);
     }
     batch.entries.push(entry);
     if (batch.entries.length >= this.#settings.maxBatchSize) this.#close();
-    return entry;
   }
 
   /** Cancels one value: no result is delivered for it; a batch nobody waits for is aborted. */
-  cancel(entry: BatchEntry<T, K>): void {
-    if (entry.done) return;
-    entry.done = true;
+  cancel(entry: BatchItem<T, K>): void {
     const batch = entry.batch;
+    if (entry.done || batch === undefined) return;
+    entry.done = true;
     batch.waiting--;
     if (batch.waiting === 0 && batch.ref !== undefined && !batch.settled) {
       this.#settle(batch);
@@ -301,12 +341,14 @@ export class Batcher<T, R, K> {
           if (batch.settled) return;
           this.#settle(batch);
           this.#pump();
+          settings.sink.settling?.();
           for (const entry of entries) this.#fail(entry, error);
         },
         complete: () => {
           if (batch.settled) return;
           this.#settle(batch);
           this.#pump();
+          settings.sink.settling?.();
           if (!Array.isArray(results) || results.length !== entries.length) {
             const error = new BatchLengthError(entries.length, results);
             for (const entry of entries) this.#fail(entry, error);
@@ -314,7 +356,7 @@ export class Batcher<T, R, K> {
           }
           for (let i = 0; i < entries.length; i++) {
             const result = results[i] as R | Error;
-            const entry = entries[i] as BatchEntry<T, K>;
+            const entry = entries[i] as BatchItem<T, K>;
             if (result instanceof Error) this.#fail(entry, result);
             else this.#succeed(entry, result);
           }
@@ -325,7 +367,7 @@ export class Batcher<T, R, K> {
   }
 
   /** Sends one key's result to every value of it still waiting, once. */
-  #succeed(entry: BatchEntry<T, K>, result: R): void {
+  #succeed(entry: BatchItem<T, K>, result: R): void {
     const sink = this.#settings.sink;
     if (!entry.done) {
       entry.done = true;
@@ -341,7 +383,7 @@ export class Batcher<T, R, K> {
   }
 
   /** Sends one key's failure to every value of it still waiting, once. */
-  #fail(entry: BatchEntry<T, K>, error: unknown): void {
+  #fail(entry: BatchItem<T, K>, error: unknown): void {
     const sink = this.#settings.sink;
     if (!entry.done) {
       entry.done = true;
@@ -358,12 +400,12 @@ export class Batcher<T, R, K> {
 }
 
 /** Whether a key still has a value waiting for it (the first one or a twin). */
-function isWanted<T, K>(entry: BatchEntry<T, K>): boolean {
+function isWanted<T, K>(entry: BatchItem<T, K>): boolean {
   return !entry.done || (entry.twins?.some((twin) => !twin.done) ?? false);
 }
 
 /** How many values the entries stand for, twins included. */
-function countAll<T, K>(entries: readonly BatchEntry<T, K>[]): number {
+function countAll<T, K>(entries: readonly BatchItem<T, K>[]): number {
   let count = entries.length;
   for (const entry of entries) if (entry.twins !== undefined) count += entry.twins.length;
   return count;

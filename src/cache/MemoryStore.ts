@@ -259,6 +259,29 @@ export class MemoryStore implements SyncCacheStore {
   }
 
   /**
+   * The size in bytes this store gives `values` under `key` (its `sizeOf`): an entry
+   * written with that `size` is stored as is, not copied to carry the measured size.
+   *
+   * @throws TypeError when `sizeOf` returns something other than a finite number >= 0.
+   *
+   * @example
+   * ```ts
+   * const values = [{ id: 1 }];
+   * const now = Date.now();
+   * store.setSync('user:1', { values, storedAt: now, expiresAt: Infinity, cost: 3, size: store.measure(values, 'user:1') });
+   * ```
+   */
+  measure(values: readonly unknown[], key: string): number {
+    const size = this.#sizeOf(values, key);
+    if (typeof size !== 'number' || !(size >= 0 && size < INFINITY)) {
+      throw new TypeError(
+        `sizeOf must return a finite number >= 0; returned ${describe(size)} for key ${describe(key)}`,
+      );
+    }
+    return size;
+  }
+
+  /**
    * The valid entry for `key`, or `undefined`; a hit counts as a use for the policy.
    * An expired entry is removed (reported to `onEvict` as `'expired'`) and is a miss.
    *
@@ -564,13 +587,7 @@ export class MemoryStore implements SyncCacheStore {
    * number >= 0.
    */
   #measure(entry: CacheEntry, key: string): number {
-    const size = this.#sizeOf(entry.values, key);
-    if (typeof size !== 'number' || !(size >= 0 && size < INFINITY)) {
-      throw new TypeError(
-        `sizeOf must return a finite number >= 0; returned ${describe(size)} for key ${describe(key)}`,
-      );
-    }
-    return size;
+    return this.measure(entry.values, key);
   }
 
   /** Reports an evicted entry, as expired if its lifetime had run out by `now`. */

@@ -62,6 +62,11 @@ function primitiveSize(value: unknown): number {
  */
 export function sizeOf(value: unknown): number {
   if (!isReference(value)) return primitiveSize(value);
+  if (Array.isArray(value)) {
+    // The common case (an entry's values are a few primitives) needs no walk and no Set.
+    const flat = flatArraySize(value);
+    if (flat >= 0) return flat;
+  }
   const seen = new Set<object>();
   const stack: unknown[] = [value];
   let total = 0;
@@ -77,6 +82,17 @@ export function sizeOf(value: unknown): number {
     total += objectSize(object, stack, seen);
   }
   return total;
+}
+
+/** Bytes of an array holding only primitives, as the walk counts them; -1 if it holds an object. */
+function flatArraySize(array: readonly unknown[]): number {
+  let size = OBJECT_HEADER + SLOT * array.length;
+  for (let i = 0; i < array.length; i++) {
+    const element: unknown = array[i];
+    if (isReference(element)) return -1;
+    size += primitiveSize(element);
+  }
+  return size;
 }
 
 /**

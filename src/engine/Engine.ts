@@ -39,17 +39,17 @@ import type {
 } from '../metrics/events.js';
 import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
-import type { Flight, FlightObserver, FlightSource } from '../sharing/Flight.js';
+import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
 import { EngineMeter } from './EngineMeter.js';
+import { KeyObservable, type KeyRequests } from './KeyObservable.js';
+import { type BatchToken, type LoaderBatcher, type LoaderHost, LoaderKey } from './LoaderKey.js';
 import {
-  type BatchToken,
   type ExecutionHost,
   type ExecutionSettings,
   type FlightMeta,
   freezeValue,
-  type LoaderBatcher,
   LocalExecution,
 } from './LocalExecution.js';
 import type { EngineOptions, LoaderOptions, PrefetchOptions, RunOptions } from './options.js';
@@ -234,30 +234,17 @@ export class Engine {
     };
     this.#executionHost = {
       executor: this.executor,
-      started: (key, label, prefetch, time) => {
-        const executionId = ++this.#executionIds;
-        if (!this.#recording) return executionId;
+      started: (key, label, prefetch, time) =>
         // Redundant when a valid entry is there (a run with `cache: false`, say).
-        this.#meter?.executed(time, this.#peek(key) !== undefined);
-        if (!this.#listening) this.#changed();
-        else this.#publish({ type: 'executed', time, key, label, executionId, prefetch });
-        return executionId;
-      },
-      ended: (key, label, executionId, outcome, startedAt) => {
-        if (!this.#recording) return;
-        this.#meter?.executionEnded(outcome);
-        if (!this.#listening) return this.#changed();
-        const time = this.#clock.now();
-        this.#publish({
-          type: 'execution-ended',
-          time,
+        this.#executionStarted(
           key,
           label,
-          executionId,
-          outcome,
-          durationMs: time - startedAt,
-        });
-      },
+          prefetch,
+          time,
+          this.#recording && this.#peek(key) !== undefined,
+        ),
+      ended: (key, label, executionId, outcome, startedAt) =>
+        this.#executionEnded(key, label, executionId, outcome, startedAt, 0),
       completed: (key, values, cost, settings, meta, time) =>
         this.#storeLocal(key, values, cost, settings, meta, time),
       now: () => this.#clock.now(),
@@ -329,6 +316,16 @@ export class Engine {
       options,
     );
     const settings = { ...this.#settings(options), direct: true };
+    const label = settings.label;
+    const sink: BatchSink<BatchToken, unknown> = {
+      // One clock read stands for every key of a batch: they all end in this turn.
+      settling: () => {
+        host.time = this.#clock.now();
+        host.wall = this.#wall.now();
+      },
+      next: (token, value) => token.resolve(value),
+      error: (token, error) => token.reject(error),
+    };
     const batcher: LoaderBatcher = new Batcher<string, unknown, BatchToken>({
       loadBatch,
       maxBatchSize,
@@ -339,7 +336,7 @@ export class Engine {
       priority,
       label: options.label,
       scheduler: options.scheduler,
-      sink: LOADER_SINK,
+      sink,
       onDispatch: (size) => {
         if (!this.#recording) return;
         this.#record({
@@ -351,21 +348,44 @@ export class Engine {
         });
       },
     });
+    const host: LoaderHost = {
+      batcher,
+      settings,
+      time: 0,
+      wall: 0,
+      firstValue: (slot, time) =>
+        this.#firstValue(slot.key, label, slot.requestId, slot.startedAt, time),
+      requestCancelled: (slot) =>
+        this.#requestEnded(slot.key, label, slot.requestId, slot.startedAt, 'cancelled'),
+      ended: (slot, outcome, values, time, requested) => {
+        const key = slot.key;
+        const startedAt = slot.startedAt;
+        this.#flights.remove(key);
+        this.#executionEnded(key, label, slot.executionId, outcome, startedAt, time);
+        if (values !== undefined) {
+          this.#storeLocal(key, values, time - startedAt, settings, slot, time, host.wall);
+        }
+        if (requested) this.#requestEnded(key, label, slot.requestId, startedAt, outcome, time);
+      },
+    };
+    // One subscribe function and one object per loader: `load(key)` allocates no closure.
+    const requests: KeyRequests = {
+      request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber),
+    };
     return (key: string) => {
       assertKey(key);
-      return this.#run<V>(key, batcher, settings, priority);
+      return new KeyObservable<V>(key, requests);
     };
   }
 
-  /** `work` is the work, or for a loader the batcher that loads `key`. */
   #run<T>(
     key: string,
-    work: Work<T> | LoaderBatcher,
+    work: Work<T>,
     settings: ExecutionSettings,
     priority: Priority,
   ): Observable<T> {
     return new Observable<T>((subscriber) =>
-      this.#request(key, work as Work<unknown> | LoaderBatcher, settings, priority, subscriber),
+      this.#request(key, work as Work<unknown>, settings, priority, subscriber),
     );
   }
 
@@ -404,10 +424,13 @@ export class Engine {
     subscriber.complete();
   }
 
-  /** One subscription of a run: a cache hit, a join, or a new flight. */
+  /**
+   * One subscription of a run (`work` is the work) or of a loader's key (`work` is the
+   * loader, which loads `key` in batches): a cache hit, a join, or a new flight.
+   */
   #request<T>(
     key: string,
-    work: Work<unknown> | LoaderBatcher,
+    work: Work<unknown> | LoaderHost,
     settings: ExecutionSettings,
     priority: Priority,
     subscriber: Subscriber<T>,
@@ -430,6 +453,17 @@ export class Engine {
       }
     }
 
+    let flight = this.#flights.get(key);
+    if (flight === undefined && typeof work !== 'function' && this.#isLocal(settings)) {
+      return this.#loadKey(
+        key,
+        work,
+        priority,
+        subscriber as Subscriber<unknown>,
+        requestId,
+        startedAt,
+      );
+    }
     const request = new RunRequest<T>(
       this.#requestHost,
       subscriber,
@@ -439,7 +473,6 @@ export class Engine {
       startedAt,
     );
 
-    let flight = this.#flights.get(key);
     if (flight !== undefined) {
       if (this.#recording) {
         this.#meter?.join();
@@ -453,7 +486,7 @@ export class Engine {
       }
       flight = this.#startFlight(key, work, settings, priority, false);
     }
-    const joined = flight as unknown as Flight<T, FlightMeta>;
+    const joined = flight as unknown as SharedFlight<T, FlightMeta>;
     request.flight = joined;
     joined.subscribe(request);
     return request;
@@ -623,19 +656,52 @@ export class Engine {
     }
   }
 
+  /**
+   * A loader's key that is neither cached nor in flight, when nothing has to be waited
+   * for before loading it (see {@link #isLocal}): one {@link LoaderKey} is its flight,
+   * batch entry and request. Its work (joining a batch) begins now: `startedAt` is read
+   * here unless the request read it already.
+   */
+  #loadKey(
+    key: string,
+    host: LoaderHost,
+    priority: Priority,
+    subscriber: Subscriber<unknown>,
+    requestId: number,
+    startedAt: number,
+  ): TeardownLogic {
+    const settings = host.settings;
+    const label = settings.label;
+    const time = startedAt === 0 ? this.#clock.now() : startedAt;
+    // The store missed in this same turn (`#request` peeked): no second lookup.
+    let cached = false;
+    if (settings.useCache) this.#recordMiss(key, label, time);
+    else cached = this.#recording && this.#peek(key) !== undefined;
+    const executionId = this.#executionStarted(key, label, false, time, cached);
+    const slot = new LoaderKey(host, key, subscriber, requestId, time, executionId, priority);
+    this.#flights.add(key, slot);
+    host.batcher.enqueue(slot);
+    return slot;
+  }
+
+  /** Nothing to wait for before the work: no coordinator, no asynchronous lookup. */
+  #isLocal(settings: ExecutionSettings): boolean {
+    return this.#coordinator === undefined && (!settings.useCache || this.#syncCache !== undefined);
+  }
+
   #startFlight(
     key: string,
-    work: Work<unknown> | LoaderBatcher,
+    work: Work<unknown> | LoaderHost,
     settings: ExecutionSettings,
     priority: Priority,
     prefetch: boolean,
-  ): Flight<unknown, FlightMeta> {
+  ): SharedFlight<unknown, FlightMeta> {
     const batched = typeof work !== 'function';
     // Only an executor task can be raised (a loader's batch is the task).
     const control = batched || settings.direct ? undefined : new TaskControl();
     let source: FlightSource<unknown>;
     let meta: FlightMeta;
-    if (this.#coordinator === undefined && (!settings.useCache || this.#syncCache !== undefined)) {
+    if (!batched && this.#isLocal(settings)) {
       // Nothing to wait for before the work (no coordinator, no asynchronous lookup): the
       // lean local execution, which is its own metadata.
       const execution = new LocalExecution(
@@ -651,7 +717,12 @@ export class Engine {
       meta = execution;
     } else {
       meta = { control, priority, prefetch, prefetchUsed: false, began: false, stale: false };
-      source = this.#coordinated(key, batched ? loaderWork(work, key) : work, settings, meta);
+      source = this.#coordinated(
+        key,
+        batched ? loaderWork(work.batcher, key) : work,
+        settings,
+        meta,
+      );
     }
     return this.#flights.join(
       key,
@@ -909,14 +980,21 @@ export class Engine {
     settings: ExecutionSettings,
     meta: FlightMeta,
     time: number,
+    storedAt = 0,
   ): void {
     const memory = this.#memory;
     if (memory === undefined) {
       void this.#store(key, values, cost, settings, meta, false);
       return;
     }
-    const entry = this.#entry(values, cost, settings, meta);
-    if (entry === undefined) return;
+    if (!isCacheable(settings, meta)) return;
+    // Measured here, the entry is stored as is (the store copies an entry to size it).
+    // A failing `sizeOf` leaves the size to `setSync`, which fails the same way, reported.
+    let size = 0;
+    try {
+      size = memory.measure(values, key);
+    } catch {}
+    const entry = this.#entry(values, cost, settings, meta, size, storedAt) as CacheEntry;
     this.#stored(key, entry, settings, meta, time);
     try {
       memory.setSync(key, entry);
@@ -925,21 +1003,26 @@ export class Engine {
     }
   }
 
-  /** The entry to cache for a completed execution, if it is to be cached. */
+  /**
+   * The entry to cache for a completed execution, if it is to be cached. `storedAt` is
+   * the wall clock's now, when the caller already read it (else 0).
+   */
   #entry(
     values: readonly unknown[],
     cost: number,
     settings: ExecutionSettings,
     meta: FlightMeta,
+    size = 0,
+    storedAt = 0,
   ): CacheEntry | undefined {
-    if (!settings.useCache || settings.ttl <= 0 || meta.stale) return undefined;
-    const storedAt = this.#wall.now();
+    if (!isCacheable(settings, meta)) return undefined;
+    if (storedAt === 0) storedAt = this.#wall.now();
     const entry: CacheEntry = {
       values,
       storedAt,
       expiresAt: storedAt + settings.ttl,
       cost,
-      size: 0,
+      size,
     };
     return entry;
   }
@@ -1089,6 +1172,49 @@ export class Engine {
     });
   }
 
+  /** An execution's work was called at `time`; `cached`: a valid entry was there (redundant). */
+  #executionStarted(
+    key: string,
+    label: string | undefined,
+    prefetch: boolean,
+    time: number,
+    cached: boolean,
+  ): number {
+    const executionId = ++this.#executionIds;
+    if (!this.#recording) return executionId;
+    this.#meter?.executed(time, cached);
+    if (!this.#listening) this.#changed();
+    else this.#publish({ type: 'executed', time, key, label, executionId, prefetch });
+    return executionId;
+  }
+
+  /** An execution ended; `time` is now, when the caller already read the clock (else 0). */
+  #executionEnded(
+    key: string,
+    label: string | undefined,
+    executionId: number,
+    outcome: 'completed' | 'failed' | 'cancelled',
+    startedAt: number,
+    time: number,
+  ): void {
+    if (!this.#recording) return;
+    this.#meter?.executionEnded(outcome);
+    if (!this.#listening) {
+      this.#changed();
+      return;
+    }
+    if (time === 0) time = this.#clock.now();
+    this.#publish({
+      type: 'execution-ended',
+      time,
+      key,
+      label,
+      executionId,
+      outcome,
+      durationMs: time - startedAt,
+    });
+  }
+
   /** A request's first value; `time` is now, when the caller already read the clock (else 0). */
   #firstValue(
     key: string,
@@ -1214,12 +1340,6 @@ function counted<T>(
   });
 }
 
-/** Hands a loader's batch results to the keys' executions. */
-const LOADER_SINK: BatchSink<BatchToken, unknown> = {
-  next: (token, value) => token.resolve(value),
-  error: (token, error) => token.reject(error),
-};
-
 /** A loader's key as work, for the full execution flow: adds the key to the batcher. */
 function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
   return () =>
@@ -1233,6 +1353,11 @@ function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
       });
       return () => batcher.cancel(entry);
     });
+}
+
+/** Whether a completed execution's result is to be cached. */
+function isCacheable(settings: ExecutionSettings, meta: FlightMeta): boolean {
+  return settings.useCache && settings.ttl > 0 && !meta.stale;
 }
 
 /** A store's own failure, as the engine reports it. */

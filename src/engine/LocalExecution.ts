@@ -1,6 +1,5 @@
 import { freeze } from 'immer';
 import { from, type Subscription } from 'rxjs';
-import type { BatchEntry, Batcher } from '../batching/Batcher.js';
 import { AbortError } from '../errors.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
@@ -45,30 +44,6 @@ export interface ExecutionSettings {
   /** Call the work directly instead of as an executor task (a loader's batch is the task). */
   readonly direct: boolean;
 }
-
-/**
- * Where a loader's batcher sends one key's result.
- *
- * @example
- * ```ts
- * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error) };
- * batcher.add('user:1', token);
- * ```
- */
-export interface BatchToken {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/**
- * The batcher of an `engine.loader`: keys in, one {@link BatchToken} per key.
- *
- * @example
- * ```ts
- * const entry = (batcher as LoaderBatcher).add('user:1', execution);
- * ```
- */
-export type LoaderBatcher = Batcher<string, unknown, BatchToken>;
 
 /**
  * What an execution tells its engine (metrics, events and the cache).
@@ -120,9 +95,10 @@ export const freezeValue = <T>(value: T): T =>
 /**
  * One execution of a key on this process alone (no coordinator, no asynchronous cache
  * lookup): the flight's source, with no Observable of its own. It runs the work as an
- * executor task (whose core is callback based), calls it directly (`slot: false`), or
- * adds the key to a loader's batcher; values are frozen and sent to the flight; on
- * success they are cached. Work declaring no signal parameter gets no AbortController.
+ * executor task (whose core is callback based) or calls it directly (`slot: false`)
+ * (a loader's keys are {@link LoaderKey}s instead); values are frozen and sent to the
+ * flight; on success they are cached. Work declaring no signal parameter gets no
+ * AbortController.
  *
  * @example
  * ```ts
@@ -131,7 +107,7 @@ export const freezeValue = <T>(value: T): T =>
  * flight.subscribe(observer); // starts it
  * ```
  */
-export class LocalExecution implements FlightSource<unknown>, BatchToken, FlightMeta {
+export class LocalExecution implements FlightSource<unknown>, FlightMeta {
   // FlightMeta: the execution is its own metadata (one object less per key).
   prefetchUsed = false;
   began = false;
@@ -141,14 +117,13 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
   #startedAt = 0;
   #executionId = 0;
   #ref: TaskRef | undefined;
-  #entry: BatchEntry<string, BatchToken> | undefined;
   #controller: AbortController | undefined;
   #subscription: Subscription | undefined;
 
   constructor(
     readonly host: ExecutionHost,
     readonly key: string,
-    readonly work: Work<unknown> | LoaderBatcher,
+    readonly work: Work<unknown>,
     readonly settings: ExecutionSettings,
     public priority: Priority,
     readonly prefetch: boolean,
@@ -159,11 +134,6 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
   start(sink: FlightSink<unknown>): void {
     this.#sink = sink;
     const work = this.work;
-    if (typeof work !== 'function') {
-      this.#begin();
-      this.#entry = work.add(this.key, this);
-      return;
-    }
     if (this.settings.direct) {
       this.#callDirect(work);
       return;
@@ -198,9 +168,6 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
   stop(): void {
     if (this.#sink === undefined) return;
     this.#sink = undefined;
-    const entry = this.#entry;
-    const work = this.work;
-    if (entry !== undefined && typeof work !== 'function') work.cancel(entry);
     this.#ref?.cancel();
     this.#subscription?.unsubscribe();
     this.#controller?.abort(new AbortError());
@@ -233,17 +200,6 @@ export class LocalExecution implements FlightSource<unknown>, BatchToken, Flight
     this.#end('completed');
     this.host.completed(this.key, sink.values, cost, this.settings, this, time);
     sink.complete();
-  }
-
-  /** Batch token: the loader's batch answered this key. */
-  resolve(value: unknown): void {
-    this.next(value);
-    this.complete();
-  }
-
-  /** Batch token: the loader's batch failed this key. */
-  reject(error: unknown): void {
-    this.error(error);
   }
 
   #begin(): void {

@@ -52,6 +52,32 @@ export interface FlightSource<T> {
   stop(): void;
 }
 
+/**
+ * What a keyed single-flight registry holds for one key in flight: a {@link Flight}, or
+ * a leaner execution of the same contract (an `engine.loader` key, say). Subscribing
+ * replays the values so far, then the end if there was one, else shares the rest; the
+ * last observer to leave stops the execution (at the next microtask).
+ *
+ * @example
+ * ```ts
+ * const shared: SharedFlight<User, FlightMeta> | undefined = flights.get('user:1');
+ * shared?.subscribe(observer);
+ * ```
+ */
+export interface SharedFlight<T, M> {
+  readonly key: string;
+  /** What the owner of the registry keeps with the execution. */
+  readonly meta: M;
+  /** How many observers are attached. */
+  readonly observers: number;
+  /** Values emitted so far. */
+  readonly values: readonly T[];
+  /** Attaches `observer` (see {@link Flight.subscribe}). */
+  subscribe(observer: FlightObserver<T>): void;
+  /** Detaches `observer` (see {@link Flight.unsubscribe}). */
+  unsubscribe(observer: FlightObserver<T>): void;
+}
+
 const NO_VALUES: readonly never[] = Object.freeze([]);
 
 enum State {
@@ -81,7 +107,7 @@ enum State {
  * flight.subscribe(observerB); // joins it: replays, then shares the rest
  * ```
  */
-export class Flight<T, M> implements FlightSink<T> {
+export class Flight<T, M> implements FlightSink<T>, SharedFlight<T, M> {
   /** Values emitted so far (allocated with the first one). */
   #values: T[] | undefined = undefined;
   /** The first observer, and the others: most flights have one, which needs no array. */
@@ -92,7 +118,7 @@ export class Flight<T, M> implements FlightSink<T> {
   #state = State.Idle;
   #error: unknown;
   readonly #source: FlightSource<T>;
-  #registry: Map<string, Flight<T, M>> | undefined;
+  #registry: Map<string, SharedFlight<T, M>> | undefined;
   #onEnd: ((outcome: FlightOutcome) => void) | undefined;
   #resetQueued = false;
 
@@ -107,7 +133,7 @@ export class Flight<T, M> implements FlightSink<T> {
     readonly key: string,
     readonly meta: M,
     source: FlightSource<T>,
-    registry: Map<string, Flight<T, M>> | undefined,
+    registry: Map<string, SharedFlight<T, M>> | undefined,
     onEnd: ((outcome: FlightOutcome) => void) | undefined,
   ) {
     this.#source = source;

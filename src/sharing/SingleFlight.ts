@@ -1,4 +1,10 @@
-import { Flight, type FlightObserver, type FlightOutcome, type FlightSource } from './Flight.js';
+import {
+  Flight,
+  type FlightObserver,
+  type FlightOutcome,
+  type FlightSource,
+  type SharedFlight,
+} from './Flight.js';
 
 const NOOP = (): void => {};
 
@@ -21,7 +27,7 @@ const NOOP = (): void => {};
  * ```
  */
 export class SingleFlight<T, M> {
-  readonly #entries = new Map<string, Flight<T, M>>();
+  readonly #entries = new Map<string, SharedFlight<T, M>>();
 
   /** How many keys are in flight. */
   get size(): number {
@@ -34,8 +40,35 @@ export class SingleFlight<T, M> {
   }
 
   /** The flight of `key` if it is in flight. */
-  get(key: string): Flight<T, M> | undefined {
+  get(key: string): SharedFlight<T, M> | undefined {
     return this.#entries.get(key);
+  }
+
+  /**
+   * Registers `flight`, an execution made by the caller, under `key`, which must not be
+   * in flight. The flight must {@link remove} itself when it ends, before its observers
+   * hear of the end.
+   *
+   * @example
+   * ```ts
+   * if (flights.get(key) === undefined) flights.add(key, new LoaderKey(...));
+   * ```
+   */
+  add(key: string, flight: SharedFlight<T, M>): void {
+    this.#entries.set(key, flight);
+  }
+
+  /**
+   * Removes `key`'s entry: called once by the flight {@link add}ed under `key` when it
+   * ends (no other entry can be there meanwhile, so there is nothing to compare).
+   *
+   * @example
+   * ```ts
+   * flights.remove(key);
+   * ```
+   */
+  remove(key: string): void {
+    this.#entries.delete(key);
   }
 
   /**
@@ -49,7 +82,7 @@ export class SingleFlight<T, M> {
     source: FlightSource<T>,
     meta: M,
     onEnd?: (outcome: FlightOutcome) => void,
-  ): Flight<T, M> {
+  ): SharedFlight<T, M> {
     const existing = this.#entries.get(key);
     if (existing !== undefined) return existing;
     const flight = new Flight(key, meta, source, this.#entries, onEnd);

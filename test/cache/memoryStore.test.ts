@@ -336,6 +336,26 @@ describe('MemoryStore: bytes', () => {
   });
 });
 
+describe('MemoryStore: measure', () => {
+  it('gives the size setSync records; an entry written with it is stored as is', () => {
+    const store = new MemoryStore({ clock: new ManualClock(T0) });
+    const values = [{ id: 1, name: 'x'.repeat(20) }];
+    store.setSync('copied', entry(values));
+    const measured = store.measure(values, 'as-is');
+    expect(store.getSync('copied')?.size).toBe(measured);
+    const sized = entry(values, { size: measured });
+    store.setSync('as-is', sized);
+    expect(store.getSync('as-is')).toBe(sized);
+    expect(store.bytes).toBe(2 * measured);
+  });
+
+  it('throws as setSync does when sizeOf returns no finite size', () => {
+    const store = new MemoryStore({ sizeOf: () => Number.NaN });
+    expect(() => store.measure([1], 'k')).toThrow(TypeError);
+    expect(() => store.setSync('k', entry([1]))).toThrow(TypeError);
+  });
+});
+
 describe('MemoryStore: keys are plain strings', () => {
   it("stores '__proto__', 'constructor' and '' as ordinary keys", async () => {
     const store = new MemoryStore();
@@ -785,6 +805,23 @@ describe('sizeOf', () => {
     expect(sizeOf(new ArrayBuffer(4_096))).toBeGreaterThanOrEqual(4_096);
     expect(sizeOf(new Error('x'.repeat(1_000)))).toBeGreaterThan(2_000);
     expect(sizeOf(() => 1)).toBe(64);
+  });
+
+  it('measures an array of primitives as the walk does (no walk needed)', () => {
+    const primitive = fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
+    fc.assert(
+      fc.property(fc.array(primitive), (values) => {
+        // One object element sends the array down the walk: 8 bytes its slot, 16 the object.
+        expect(sizeOf([...values, {}])).toBe(sizeOf(values) + 8 + 16);
+      }),
+    );
   });
 
   it('counts shared objects and shared buffers once, and survives cycles', () => {

@@ -118,4 +118,22 @@ describe('SingleFlight', () => {
     expect(c.log).toEqual(['next 1', 'next 2']);
     expect(flight.observers).toBe(2);
   });
+  it('registers a flight made elsewhere: join returns it until it removes itself', () => {
+    const flights = new SingleFlight<number, string>();
+    const own = {
+      key: 'k',
+      meta: 'own',
+      observers: 0,
+      values: [],
+      subscribe: () => {},
+      unsubscribe: () => {},
+    };
+    flights.add('k', own);
+    expect(flights.get('k')).toBe(own);
+    expect(flights.join('k', manualSource().source, 'other')).toBe(own);
+    expect(flights.size).toBe(1);
+    flights.remove('k');
+    expect(flights.get('k')).toBeUndefined();
+    expect(flights.size).toBe(0);
+  });
 });

@@ -1,0 +1,213 @@
+import { createEngine, MemoryStore } from 'eed';
+import { firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** A batch function whose calls are recorded and answered by hand. */
+function manualBatches() {
+  const calls: { keys: string[]; signal: AbortSignal; answer: Subject<string[]> }[] = [];
+  const loadBatch = (keys: string[], signal: AbortSignal) => {
+    const answer = new Subject<string[]>();
+    calls.push({ keys: [...keys], signal, answer });
+    return answer;
+  };
+  const answer = (index: number) => {
+    const call = calls[index];
+    if (call === undefined) throw new Error(`no batch ${index}`);
+    call.answer.next(call.keys.map((key) => `v${key}`));
+    call.answer.complete();
+  };
+  return { calls, loadBatch, answer };
+}
+
+describe('engine.loader keys (one object per key: flight, batch entry, request)', () => {
+  it('a run of a key the loader has in flight joins it: the work is never called', async () => {
+    const engine = createEngine();
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const loaded = firstValueFrom(load('a'));
+    let called = false;
+    const ran = firstValueFrom(
+      engine.run('a', async () => {
+        called = true;
+        return 'from run';
+      }),
+    );
+    await tick();
+    batches.answer(0);
+    expect(await loaded).toBe('va');
+    expect(await ran).toBe('va');
+    expect(called).toBe(false);
+    expect(engine.metrics()).toMatchObject({ requests: 2, joins: 1, executions: 1 });
+    expect(engine.inFlight).toBe(0);
+  });
+
+  it('a second load of a key in flight joins it, in the same batch window or a later one', async () => {
+    const engine = createEngine();
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch, { maxBatchSize: 2 });
+    const first = lastValueFrom(load('a').pipe(toArray()));
+    const same = lastValueFrom(load('a').pipe(toArray()));
+    await tick();
+    const later = lastValueFrom(load('a').pipe(toArray()));
+    const other = firstValueFrom(load('b'));
+    await tick();
+    expect(batches.calls.map((c) => c.keys)).toEqual([['a'], ['b']]);
+    batches.answer(0);
+    batches.answer(1);
+    expect(await Promise.all([first, same, later])).toEqual([['va'], ['va'], ['va']]);
+    expect(await other).toBe('vb');
+    expect(await firstValueFrom(load('a'))).toBe('va'); // cached
+    expect(batches.calls).toHaveLength(2);
+    expect(engine.metrics()).toMatchObject({ requests: 5, joins: 2, cacheHits: 1 });
+  });
+
+  it('a key whose only subscriber left before the batch was sent is not loaded', async () => {
+    const engine = createEngine();
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const gone = load('gone').subscribe();
+    const kept = firstValueFrom(load('kept'));
+    gone.unsubscribe();
+    await tick();
+    expect(batches.calls.map((c) => c.keys)).toEqual([['kept']]);
+    batches.answer(0);
+    expect(await kept).toBe('vkept');
+    expect(engine.inFlight).toBe(0);
+    expect(engine.metrics()).toMatchObject({ executions: 2, cancellations: 1 });
+  });
+
+  it('a key still wanted by a joiner is delivered when its first subscriber left', async () => {
+    const engine = createEngine();
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const first = load('a').subscribe();
+    const joiner = firstValueFrom(engine.run('a', async () => 'never'));
+    await tick();
+    first.unsubscribe();
+    await tick();
+    expect(batches.calls[0]?.signal.aborted).toBe(false);
+    batches.answer(0);
+    expect(await joiner).toBe('va');
+    expect(engine.inFlight).toBe(0);
+  });
+
+  it('take(1) on a loaded key still caches it; a result dropped after every subscriber left is not cached', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const taken = firstValueFrom(load('a').pipe(take(1)));
+    const dropped = load('b').subscribe();
+    await tick();
+    dropped.unsubscribe();
+    await tick();
+    batches.answer(0);
+    expect(await taken).toBe('va');
+    expect(store.getSync('a')?.values).toEqual(['va']);
+    expect(store.getSync('b')).toBeUndefined();
+    expect(engine.inFlight).toBe(0);
+  });
+
+  it('an invalidation while the key is in a batch keeps the stale result out of the cache', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const loaded = firstValueFrom(load('a'));
+    await tick();
+    await engine.invalidate('a');
+    batches.answer(0);
+    expect(await loaded).toBe('va');
+    expect(store.getSync('a')).toBeUndefined();
+  });
+
+  it('a failed batch fails every subscriber of its keys, joiners included, and caches nothing', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const load = engine.loader(async () => {
+      throw new Error('backend down');
+    });
+    const a = firstValueFrom(load('a'));
+    const joiner = firstValueFrom(engine.run('a', async () => 'never'));
+    await expect(a).rejects.toThrow('backend down');
+    await expect(joiner).rejects.toThrow('backend down');
+    expect(store.size).toBe(0);
+    expect(engine.metrics()).toMatchObject({ failures: 1, executions: 1 });
+  });
+
+  it('stores the entries of a batch at the wall time of its delivery, valid for the ttl', async () => {
+    let now = 1_000;
+    const wallClock = { now: () => now };
+    const store = new MemoryStore({ clock: wallClock });
+    const engine = createEngine({ cache: store, wallClock });
+    let calls = 0;
+    const load = engine.loader(
+      async (keys: string[]) => {
+        calls++;
+        now += 5; // the backend takes 5 ms of wall time
+        return keys;
+      },
+      { ttl: 10 },
+    );
+    await Promise.all([firstValueFrom(load('a')), firstValueFrom(load('b'))]);
+    expect(store.getSync('a')).toMatchObject({ storedAt: 1_005, expiresAt: 1_015 });
+    expect(store.getSync('b')).toMatchObject({ storedAt: 1_005, expiresAt: 1_015 });
+    now = 1_014;
+    await firstValueFrom(load('a'));
+    expect(calls).toBe(1);
+    now = 1_015;
+    await firstValueFrom(load('a'));
+    expect(calls).toBe(2);
+  });
+
+  it('reports the same metrics with and without an events$ listener, and the events of a miss', async () => {
+    const scenario = async (listen: boolean) => {
+      const engine = createEngine();
+      const types: string[] = [];
+      const subscription = listen ? engine.events$.subscribe((e) => types.push(e.type)) : undefined;
+      const load = engine.loader(async (keys: string[]) =>
+        keys.map((key) => (key === 'bad' ? new Error('no') : key)),
+      );
+      await Promise.all([firstValueFrom(load('a')), firstValueFrom(load('b'))]);
+      await expect(firstValueFrom(load('bad'))).rejects.toThrow('no');
+      await firstValueFrom(load('a'));
+      subscription?.unsubscribe();
+      const { requests, cacheHits, cacheMisses, joins, executions, failures, latency, batches } =
+        engine.metrics();
+      return {
+        metrics: {
+          requests,
+          cacheHits,
+          cacheMisses,
+          joins,
+          executions,
+          failures,
+          completions: latency.completion.count,
+          firstValues: latency.firstValue.count,
+          batches: batches.count,
+        },
+        types,
+      };
+    };
+    const quiet = await scenario(false);
+    const heard = await scenario(true);
+    expect(quiet.metrics).toEqual(heard.metrics);
+    expect(quiet.metrics).toEqual({
+      requests: 4,
+      cacheHits: 1,
+      cacheMisses: 3,
+      joins: 0,
+      executions: 3,
+      failures: 1,
+      completions: 1, // firstValueFrom leaves on the value: only the synchronous hit completes first
+      firstValues: 3,
+      batches: 2,
+    });
+    expect(heard.types.slice(0, 3)).toEqual(['request', 'cache-miss', 'executed']);
+    for (const type of ['first-value', 'execution-ended', 'cache-stored', 'request-ended']) {
+      expect(heard.types).toContain(type);
+    }
+  });
+});
