@@ -40,7 +40,7 @@ export interface ExecutorOptions {
   /**
    * Source of event timestamps and aging time. Default: `performance.now()`. Events
    * emitted in one synchronous call into the executor share one reading until a task's
-   * work runs (see {@link PriorityExecutor}).
+   * work runs, so a task's duration always includes all of its own work.
    */
   clock?: Clock;
 }
