@@ -6,8 +6,8 @@
  * workload (100,000 tasks through a scheduler, say), not a nanosecond-scale function.
  * tinybench is a small, dependency-free library API that awaits async task functions
  * correctly, lets a round run an exact number of iterations (`time: 0`), runs hooks outside
- * the timed window (we force a GC there, so one contender's garbage is not billed to the
- * next), and hands back the raw samples, so the harness can pool samples over several
+ * the timed window (we force a GC and warm the contender up there, so one contender's
+ * garbage is not billed to the next), and hands back the raw samples, so the harness can pool samples over several
  * rounds in rotating order (tinybench alone runs task after task, which would let CPU
  * frequency or a noisy neighbour favour whichever contender ran in a quiet moment).
  * mitata's strengths (CPU counters, nanosecond loops, its own console renderer) are not
@@ -37,7 +37,10 @@ export interface Effort {
   /** Measured rounds; each runs every contender `iterations` times, order rotated per round. */
   readonly rounds: number;
   readonly iterations: number;
-  /** Unmeasured runs of each contender before its first measured one. */
+  /**
+   * Unmeasured runs of a contender right before its measured ones in every round, after
+   * the forced GC. The first of them is reported as the cold time (see {@link compare}).
+   */
   readonly warmup: number;
 }
 
@@ -95,8 +98,13 @@ export interface CaseResult {
 export interface ThroughputRow {
   readonly name: string;
   readonly role: Role;
-  /** Median wall time of one run of the workload (ms). */
+  /** Median wall time of one run of the workload (ms), warm. */
   readonly msPerRun: number;
+  /**
+   * Median time of the first run after a forced GC (us per unit), null without warm-up
+   * runs: what a contender costs before V8 has (re)optimized its code.
+   */
+  readonly coldUsPerOp: number | null;
   /** Units of work per second (tasks, requests, operations...). */
   readonly opsPerSec: number;
   /** Microseconds per unit. */
@@ -123,10 +131,18 @@ const describeAnswer = (answer: unknown): string =>
 
 /**
  * Runs every contender once to verify its answer against the first eed contender's, then
- * measures them: `effort.rounds` rounds, each a tinybench run of every contender
- * (`effort.iterations` iterations, GC forced before each iteration when `--expose-gc`),
- * with the contenders' order rotated from round to round; the first round warms each
- * contender up first. Samples are pooled over rounds; the median is reported.
+ * measures them: `effort.rounds` rounds, each a tinybench run of every contender with the
+ * contenders' order rotated from round to round. Before a contender's measured runs in a
+ * round, the harness forces a GC (so the previous contender's garbage is not billed to it)
+ * and then runs it `effort.warmup` times unmeasured. Its `effort.iterations` measured runs
+ * follow with no forced GC in between: its own garbage is collected as it would be in use.
+ *
+ * Why the warm-up comes after the GC: a forced full GC collects the hidden classes (maps)
+ * of objects of which no instance is left alive, and V8 then throws away every optimized
+ * function that depended on them ("weak objects" in `--trace-deopt`). A fresh engine,
+ * loader or queue per run leaves nothing alive, so the first run after a GC re-optimizes
+ * the contender's code on the way; it is reported separately as the cold time. Samples
+ * are pooled over rounds; the medians are reported.
  */
 export async function compare<A>(
   title: string,
@@ -155,20 +171,27 @@ export async function compare<A>(
   }
 
   const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const coldSamples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const warmUp = async (contender: Contender<A>) => {
+    collectGarbage();
+    for (let i = 0; i < effort.warmup; i++) {
+      const start = performance.now();
+      await contender.run();
+      if (i === 0) coldSamples.get(contender.name)?.push(performance.now() - start);
+    }
+  };
   for (let round = 0; round < effort.rounds; round++) {
     const bench = new Bench({
       iterations: effort.iterations,
       time: 0,
-      warmup: round === 0 && effort.warmup > 0,
-      warmupIterations: effort.warmup,
-      warmupTime: 0,
+      warmup: false,
       retainSamples: true,
       throws: true,
     });
     const shift = round % contenders.length;
     const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
     for (const contender of order) {
-      bench.add(contender.name, () => contender.run(), { beforeEach: collectGarbage });
+      bench.add(contender.name, () => contender.run(), { beforeAll: () => warmUp(contender) });
     }
     await bench.run();
     for (const task of bench.tasks) {
@@ -183,16 +206,25 @@ export async function compare<A>(
   const measured = contenders.map((contender) => {
     const times = samples.get(contender.name) ?? [];
     const msPerRun = median(times);
-    return { contender, msPerRun, rme: relativeMarginOfError(times), samples: times.length };
+    const cold = coldSamples.get(contender.name) ?? [];
+    const coldUsPerOp = cold.length > 0 ? (median(cold) * 1000) / units : null;
+    return {
+      contender,
+      msPerRun,
+      coldUsPerOp,
+      rme: relativeMarginOfError(times),
+      samples: times.length,
+    };
   });
   const peerTimes = measured.filter((m) => m.contender.role === 'peer').map((m) => m.msPerRun);
   const fastestPeer = peerTimes.length > 0 ? Math.min(...peerTimes) : undefined;
   const floor = measured.find((m) => m.contender.role === 'floor')?.msPerRun;
   const rows = measured.map(
-    ({ contender, msPerRun, rme, samples: count }): ThroughputRow => ({
+    ({ contender, msPerRun, coldUsPerOp, rme, samples: count }): ThroughputRow => ({
       name: contender.name,
       role: contender.role,
       msPerRun,
+      coldUsPerOp,
       opsPerSec: (units * 1000) / msPerRun,
       usPerOp: (msPerRun * 1000) / units,
       rme,
@@ -222,6 +254,7 @@ export const THROUGHPUT_COLUMNS: readonly Column[] = [
   { key: 'vsFloor', label: 'time vs floor', format: 'ratio' },
   { key: 'rme', label: '±%', format: 'fixed2' },
   { key: 'samples', label: 'runs', format: 'int' },
+  { key: 'coldUsPerOp', label: 'cold us/op', format: 'us' },
 ];
 
 /** A throughput table from a comparison. */
@@ -242,6 +275,7 @@ export function throughputTable(
       vsFloor: row.vsFloor,
       rme: row.rme,
       samples: row.samples,
+      coldUsPerOp: row.coldUsPerOp,
     })),
     notes,
   };

@@ -19,7 +19,6 @@ import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cach
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
-import { monotonicClock } from '../executor/PriorityExecutor.js';
 import {
   type Clock,
   type Executor,
@@ -41,6 +40,7 @@ import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.j
 import type { MetricsSnapshot } from '../metrics/types.js';
 import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
+import { PerformanceClock } from '../util/PerformanceClock.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
 import { EngineMeter } from './EngineMeter.js';
 import { KeyObservable, type KeyRequests } from './KeyObservable.js';
@@ -195,7 +195,7 @@ export class Engine {
     }
     this.#ttl = options.ttl ?? Number.POSITIVE_INFINITY;
     assertDuration('ttl', this.#ttl);
-    this.#clock = options.clock ?? monotonicClock;
+    this.#clock = options.clock ?? new PerformanceClock();
     this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
     this.#defaults = this.#settings({});

@@ -20,7 +20,10 @@ export interface EngineOptions {
   cache?: Cache;
   /** How long (ms) a result stays valid. Default `Infinity` (the session). `0` caches nothing. */
   ttl?: number;
-  /** Source of event timestamps and durations. Default: `performance.now()`. */
+  /**
+   * Source of event timestamps and durations. Default: `performance.now()` (of the
+   * `performance` object current when the engine is made).
+   */
   clock?: Clock;
   /**
    * Source of wall-clock time for cache expiry (`storedAt`, `expiresAt`). Default:

@@ -3,6 +3,7 @@ import { AbortError, PreemptedError } from '../errors.js';
 import type { ExecutorEvent } from '../metrics/events.js';
 import { LinkedList } from '../util/LinkedList.js';
 import { Listeners } from '../util/Listeners.js';
+import { PerformanceClock } from '../util/PerformanceClock.js';
 import { isPromiseLike } from './isPromiseLike.js';
 import { Task, type TaskOwner, type TaskSink, TaskState } from './Task.js';
 import {
@@ -38,7 +39,8 @@ export interface ExecutorOptions {
    */
   agingMs?: number;
   /**
-   * Source of event timestamps and aging time. Default: `performance.now()`. Events
+   * Source of event timestamps and aging time. Default: `performance.now()` (of the
+   * `performance` object current when the executor is made). Events
    * emitted in one synchronous call into the executor share one reading until a task's
    * work runs, so a task's duration always includes all of its own work.
    */
@@ -47,15 +49,6 @@ export interface ExecutorOptions {
 
 /** The default clock: monotonic, sub-millisecond. */
 export const monotonicClock: Clock = { now: () => performance.now() };
-
-/**
- * A `performance.now()` clock that reads the global `performance` (a getter in Node,
- * which costs about as much as the reading itself) once, when it is made.
- */
-function performanceClock(): Clock {
-  const performance = globalThis.performance;
-  return { now: () => performance.now() };
-}
 
 /**
  * A handle to one submitted task.
@@ -141,7 +134,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     this.concurrency = concurrency;
     this.backgroundConcurrency = backgroundConcurrency;
     this.#agingMs = agingMs;
-    this.#clock = options.clock ?? performanceClock();
+    this.#clock = options.clock ?? new PerformanceClock();
   }
 
   schedule<T>(work: Work<T>, options: ScheduleOptions = NO_OPTIONS): Observable<T> {
