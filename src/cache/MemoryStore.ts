@@ -163,8 +163,14 @@ export class MemoryStore implements SyncCacheStore {
   /** The eviction policy's name (see {@link MemoryStoreOptions.policy}). */
   readonly policy: EvictionPolicyName;
 
-  /** Key → slot; the slot indexes the arrays below and names the entry to the policy. */
-  readonly #slots = new Map<string, number>();
+  /**
+   * Key → slot; the slot indexes the arrays below and names the entry to the policy. A
+   * reserved key (see {@link reserve}) maps to its holder instead: one map answers both
+   * "is it cached?" and "is it being computed?".
+   */
+  readonly #slots = new Map<string, number | object>();
+  /** How many keys of `#slots` hold a reservation, not an entry. */
+  #reserved = 0;
   /** By slot: the key (to delete it from `#slots` on eviction). */
   readonly #keys: string[] = [];
   /** By slot: the entry (`undefined` once the slot is free, so nothing is retained). */
@@ -248,9 +254,14 @@ export class MemoryStore implements SyncCacheStore {
     }
   }
 
-  /** How many entries the store holds (expired entries not yet noticed included). */
+  /** How many entries the store holds (expired entries not yet noticed included; reservations not). */
   get size(): number {
-    return this.#slots.size;
+    return this.#slots.size - this.#reserved;
+  }
+
+  /** How many keys are reserved (see {@link reserve}). */
+  get reserved(): number {
+    return this.#reserved;
   }
 
   /** The total `size` of the entries held, in bytes. */
@@ -293,7 +304,89 @@ export class MemoryStore implements SyncCacheStore {
    */
   getSync(key: string): CacheEntry | undefined {
     const slot = this.#slots.get(key);
+    if (typeof slot !== 'number') return undefined;
+    return this.#hit(key, slot);
+  }
+
+  /**
+   * In one lookup, what `key` holds: its valid entry (a hit, as {@link getSync}), else the
+   * holder of its reservation (see {@link reserve}), else `undefined`. Holders are the
+   * caller's objects: tell them from entries by their class.
+   *
+   * @example
+   * ```ts
+   * const found = store.entryOrReservation('user:1');
+   * if (found instanceof PendingLoad) found.join(subscriber);
+   * else if (found !== undefined) render(found.values[0]);
+   * else store.reserve('user:1', new PendingLoad('user:1'));
+   * ```
+   */
+  entryOrReservation(key: string): CacheEntry | object | undefined {
+    const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
+    if (typeof slot !== 'number') return slot;
+    return this.#hit(key, slot);
+  }
+
+  /**
+   * The holder of `key`'s reservation, or `undefined` (see {@link reserve}).
+   *
+   * @example
+   * ```ts
+   * const pending = store.reservation('user:1'); // the object that reserved it, if any
+   * ```
+   */
+  reservation(key: string): object | undefined {
+    const slot = this.#slots.get(key);
+    return typeof slot === 'number' ? undefined : slot;
+  }
+
+  /**
+   * Reserves `key` for `holder`, an object of the caller's standing for the computation of
+   * its value: the engine's loader keeps its keys in flight here, so that one lookup tells
+   * a cached key, a key in flight and a new one apart (DataLoader keeps one map for both).
+   * A reservation is no entry: `getSync`, `get`, `keys`, `size`, the bounds and the policy
+   * ignore it, and `delete` and `clear` keep it. It ends when `key` is stored
+   * ({@link setSync}, whoever writes: the store's entry is then the answer) or
+   * {@link release}d. An entry `key` held is dropped (the caller found it stale).
+   *
+   * @example
+   * ```ts
+   * store.reserve('user:1', pending);
+   * // ... later, with the result:
+   * store.setSync('user:1', entry); // or, when it failed: store.release('user:1', pending)
+   * ```
+   */
+  reserve(key: string, holder: object): void {
+    const slots = this.#slots;
+    const old = slots.get(key);
+    if (typeof old === 'number') this.#drop(key, old);
+    else if (old !== undefined) this.#reserved--;
+    slots.set(key, holder);
+    this.#reserved++;
+  }
+
+  /**
+   * Ends `key`'s reservation if `holder` still holds it (a failed or abandoned computation:
+   * nothing is stored).
+   *
+   * @returns whether `holder` held it.
+   *
+   * @example
+   * ```ts
+   * store.release('user:1', pending);
+   * ```
+   */
+  release(key: string, holder: object): boolean {
+    const slots = this.#slots;
+    if (slots.get(key) !== holder) return false;
+    slots.delete(key);
+    this.#reserved--;
+    return true;
+  }
+
+  /** A hit on `key`, held in `slot`, unless it expired (then removed and reported). */
+  #hit(key: string, slot: number): CacheEntry | undefined {
     if (this.#expiring !== 0) {
       const expiresAt = this.#meta[2 * slot] as number;
       if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
@@ -322,10 +415,14 @@ export class MemoryStore implements SyncCacheStore {
    */
   setSync(key: string, entry: CacheEntry): boolean {
     const slots = this.#slots;
-    let old = slots.get(key);
+    const found = slots.get(key);
+    let old = typeof found === 'number' ? found : undefined;
+    // A reservation of `key` ends here: in place when the entry is stored, else removed.
+    let reservation = found !== undefined && old === undefined;
     const expiresAt = entry.expiresAt;
     if (expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) {
       if (old !== undefined) this.#drop(key, old);
+      else if (reservation) this.#unreserve(key);
       return false;
     }
 
@@ -337,14 +434,19 @@ export class MemoryStore implements SyncCacheStore {
       } catch (error) {
         // The entry `key` held is stale whatever the new one measures.
         const stale = slots.get(key);
-        if (stale !== undefined) this.#drop(key, stale);
+        if (typeof stale === 'number') this.#drop(key, stale);
+        else if (stale !== undefined) this.#unreserve(key);
         throw error;
       }
-      old = slots.get(key); // sizeOf is user code: it may have changed the store.
+      // sizeOf is user code: it may have changed the store.
+      const now = slots.get(key);
+      old = typeof now === 'number' ? now : undefined;
+      reservation = now !== undefined && old === undefined;
       stored = { ...entry, size };
     }
     if (size > this.maxBytes) {
       if (old !== undefined) this.#drop(key, old);
+      else if (reservation) this.#unreserve(key);
       return false;
     }
 
@@ -364,7 +466,7 @@ export class MemoryStore implements SyncCacheStore {
         return true;
       }
     }
-    return this.#insert(key, stored, expiresAt, size, old);
+    return this.#insert(key, stored, expiresAt, size, old, reservation);
   }
 
   /**
@@ -380,7 +482,7 @@ export class MemoryStore implements SyncCacheStore {
    */
   deleteSync(key: string): boolean {
     const slot = this.#slots.get(key);
-    if (slot === undefined) return false;
+    if (typeof slot !== 'number') return false;
     const expiresAt = this.#meta[2 * slot] as number;
     const entry = this.#drop(key, slot);
     if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
@@ -442,7 +544,14 @@ export class MemoryStore implements SyncCacheStore {
    * ```
    */
   clear(): Promise<void> {
+    const reservations =
+      this.#reserved === 0
+        ? undefined
+        : [...this.#slots].filter((pair) => typeof pair[1] !== 'number');
     this.#slots.clear();
+    // Reservations are no entries: computations in flight stay findable.
+    if (reservations !== undefined)
+      for (const [key, holder] of reservations) this.#slots.set(key, holder);
     this.#policy.clear();
     this.#keys.length = 0;
     this.#entries.length = 0;
@@ -463,7 +572,10 @@ export class MemoryStore implements SyncCacheStore {
    */
   keys(): Promise<string[]> {
     this.prune();
-    return Promise.resolve([...this.#slots.keys()]);
+    if (this.#reserved === 0) return Promise.resolve([...this.#slots.keys()]);
+    const keys: string[] = [];
+    for (const [key, slot] of this.#slots) if (typeof slot === 'number') keys.push(key);
+    return Promise.resolve(keys);
   }
 
   /**
@@ -483,7 +595,7 @@ export class MemoryStore implements SyncCacheStore {
     const meta = this.#meta;
     const expired: [string, number][] = [];
     for (const [key, slot] of this.#slots) {
-      if ((meta[2 * slot] as number) <= now) expired.push([key, slot]);
+      if (typeof slot === 'number' && (meta[2 * slot] as number) <= now) expired.push([key, slot]);
     }
     if (expired.length === 0) return 0;
     const dropped = expired.map(([key, slot]) => [key, this.#drop(key, slot)] as const);
@@ -525,7 +637,8 @@ export class MemoryStore implements SyncCacheStore {
 
   /**
    * Stores `stored` under `key` in a new slot, evicting what the bounds require; `old` is
-   * the slot `key` held (dropped first, its use count carried over) or `undefined`.
+   * the slot `key` held (dropped first, its use count carried over) or `undefined`;
+   * `reservation`: `key` holds a reservation, which the entry replaces in place.
    */
   #insert(
     key: string,
@@ -533,6 +646,7 @@ export class MemoryStore implements SyncCacheStore {
     expiresAt: number,
     size: number,
     old: number | undefined,
+    reservation: boolean,
   ): boolean {
     const slots = this.#slots;
     const policy = this.#policy;
@@ -548,7 +662,8 @@ export class MemoryStore implements SyncCacheStore {
     let victimKey: string | undefined;
     let victimEntry: CacheEntry | undefined;
     let more: [string, CacheEntry][] | undefined;
-    while (slots.size >= this.maxEntries || this.#bytes + size > this.maxBytes) {
+    // Reservations count in `slots.size` (the one `key` holds too) but are no entries.
+    while (slots.size - this.#reserved >= this.maxEntries || this.#bytes + size > this.maxBytes) {
       const victim = policy.evict();
       if (victim === NO_SLOT) break;
       const evictedKey = this.#keys[victim] as string;
@@ -565,6 +680,7 @@ export class MemoryStore implements SyncCacheStore {
 
     const slot = policy.add(stored.cost, size, uses);
     slots.set(key, slot);
+    if (reservation) this.#reserved--;
     this.#keys[slot] = key;
     this.#entries[slot] = stored;
     if (2 * slot >= this.#meta.length) this.#meta = grown(this.#meta, Math.max(32, 4 * slot));
@@ -593,6 +709,12 @@ export class MemoryStore implements SyncCacheStore {
   /** Reports an evicted entry, as expired if its lifetime had run out by `now`. */
   #evicted(key: string, entry: CacheEntry, now: number): void {
     this.#notify(key, entry, entry.expiresAt <= now ? 'expired' : 'evicted');
+  }
+
+  /** Removes `key`'s reservation. */
+  #unreserve(key: string): void {
+    this.#slots.delete(key);
+    this.#reserved--;
   }
 
   /** Removes `key` (held in `slot`) from the map and the policy; returns its entry. */

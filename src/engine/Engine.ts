@@ -98,7 +98,9 @@ export class Engine {
   readonly #wall: Clock;
   readonly #metricsIntervalMs: number;
   readonly #coordinator: Coordinator | undefined;
-  readonly #flights = new SingleFlight<unknown, FlightMeta>();
+  readonly #flights: SingleFlight<unknown, FlightMeta>;
+  /** Loader keys in flight as reservations of the `MemoryStore` (not in `#flights`). */
+  #reservedKeys = 0;
   /** Entries written but whose `set` has not settled yet: served from here meanwhile. */
   readonly #landing = new Map<string, CacheEntry>();
   /** Cache writes and lease ends not settled yet (see `flush`). */
@@ -179,6 +181,11 @@ export class Engine {
     }
     this.#syncCache = isSyncCacheStore(this.#cache) ? this.#cache : undefined;
     this.#memory = this.#cache instanceof MemoryStore ? this.#cache : undefined;
+    const memory = this.#memory;
+    // The loader's keys in flight are reservations of the memory store: found here too.
+    this.#flights = new SingleFlight<unknown, FlightMeta>(
+      memory === undefined ? undefined : (key) => reservedKey(memory.reservation(key)),
+    );
     this.#coordinator = options.coordinator;
     if (this.#coordinator !== undefined) {
       if (typeof this.#coordinator.acquire !== 'function') {
@@ -348,9 +355,16 @@ export class Engine {
         });
       },
     });
+    // With a MemoryStore (and no coordinator), keys in flight are reservations of the
+    // store: one lookup tells a cached key, a key in flight and a new one apart, and a
+    // result replaces its reservation in place (DataLoader's one map, in the store).
+    const memory = this.#memory;
+    const store =
+      memory !== undefined && settings.useCache && this.#isLocal(settings) ? memory : undefined;
     const host: LoaderHost = {
       batcher,
       settings,
+      store,
       time: 0,
       wall: 0,
       firstValue: (slot, time) =>
@@ -360,7 +374,13 @@ export class Engine {
       ended: (slot, outcome, values, time, requested) => {
         const key = slot.key;
         const startedAt = slot.startedAt;
-        this.#flights.remove(key);
+        if (store === undefined) {
+          this.#flights.remove(key);
+        } else {
+          this.#reservedKeys--;
+          // A result to cache ends the reservation as it is stored (#storeLocal).
+          if (values === undefined || !isCacheable(settings, slot)) store.release(key, slot);
+        }
         this.#executionEnded(key, label, slot.executionId, outcome, startedAt, time);
         if (values !== undefined) {
           this.#storeLocal(key, values, time - startedAt, settings, slot, time, host.wall);
@@ -369,13 +389,78 @@ export class Engine {
       },
     };
     // One subscribe function and one object per loader: `load(key)` allocates no closure.
-    const requests: KeyRequests = {
-      request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber),
-    };
+    const requests: KeyRequests =
+      store === undefined
+        ? { request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber) }
+        : {
+            request: (key, subscriber) => this.#requestKey(key, host, store, priority, subscriber),
+          };
     return (key: string) => {
       assertKey(key);
       return new KeyObservable<V>(key, requests);
     };
+  }
+
+  /**
+   * One subscription of a loader's key when the cache is a `MemoryStore` holding the
+   * loader's keys in flight (see {@link MemoryStore.reserve}): as {@link #request}, with one
+   * store lookup for both the cache and the loader's flights.
+   */
+  #requestKey(
+    key: string,
+    host: LoaderHost,
+    store: MemoryStore,
+    priority: Priority,
+    subscriber: Subscriber<unknown>,
+  ): TeardownLogic {
+    const requestId = ++this.#requestIds;
+    const label = host.settings.label;
+    let startedAt = 0;
+    if (this.#recording) {
+      startedAt = this.#clock.now();
+      this.#meter?.request();
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
+    }
+    let found: CacheEntry | object | undefined;
+    try {
+      found = store.entryOrReservation(key);
+    } catch (error) {
+      this.#recordCacheError(key, 'get', error);
+    }
+    let flight: SharedFlight<unknown, FlightMeta> | undefined;
+    if (found instanceof LoaderKey) {
+      flight = found;
+    } else if (found !== undefined) {
+      const hit = found as CacheEntry;
+      const expiresAt = hit.expiresAt;
+      if (expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()) {
+        this.#serveHit(key, label, requestId, startedAt, hit, subscriber);
+        return;
+      }
+    }
+    // A run of the key in flight (runs register in the engine's own registry).
+    flight ??= this.#flights.local(key);
+    if (flight === undefined) {
+      return this.#loadKey(key, host, priority, subscriber, requestId, startedAt);
+    }
+    const request = new RunRequest<unknown>(
+      this.#requestHost,
+      subscriber,
+      key,
+      label,
+      requestId,
+      startedAt,
+    );
+    if (this.#recording) {
+      this.#meter?.join();
+      if (!this.#listening) this.#changed();
+      else this.#publish({ type: 'joined', time: this.#clock.now(), key, label });
+    }
+    this.#join(key, label, flight.meta, priority);
+    request.flight = flight;
+    flight.subscribe(request);
+    return request;
   }
 
   #run<T>(
@@ -603,7 +688,7 @@ export class Engine {
 
   /** How many keys are in flight (0 at quiescence). */
   get inFlight(): number {
-    return this.#flights.size;
+    return this.#flights.size + this.#reservedKeys;
   }
 
   #settings(options: RunOptions | PrefetchOptions): ExecutionSettings {
@@ -679,7 +764,13 @@ export class Engine {
     else cached = this.#recording && this.#peek(key) !== undefined;
     const executionId = this.#executionStarted(key, label, false, time, cached);
     const slot = new LoaderKey(host, key, subscriber, requestId, time, executionId, priority);
-    this.#flights.add(key, slot);
+    const store = host.store;
+    if (store === undefined) {
+      this.#flights.add(key, slot);
+    } else {
+      store.reserve(key, slot);
+      this.#reservedKeys++;
+    }
     host.batcher.enqueue(slot);
     return slot;
   }
@@ -1353,6 +1444,11 @@ function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
       });
       return () => batcher.cancel(entry);
     });
+}
+
+/** A reservation of the engine's memory store, as a flight: the loader's keys in flight. */
+function reservedKey(holder: object | undefined): LoaderKey | undefined {
+  return holder instanceof LoaderKey ? holder : undefined;
 }
 
 /** Whether a completed execution's result is to be cached. */

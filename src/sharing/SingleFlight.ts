@@ -28,19 +28,45 @@ const NOOP = (): void => {};
  */
 export class SingleFlight<T, M> {
   readonly #entries = new Map<string, SharedFlight<T, M>>();
+  readonly #elsewhere: ((key: string) => SharedFlight<T, M> | undefined) | undefined;
 
-  /** How many keys are in flight. */
+  /**
+   * @param elsewhere Finds flights registered outside this registry (the engine's loader
+   *   keeps its keys in flight in its `MemoryStore`, as reservations): {@link get} asks it
+   *   when this registry has no flight of the key. {@link size} and {@link keys} count
+   *   only this registry's own flights.
+   */
+  constructor(elsewhere?: (key: string) => SharedFlight<T, M> | undefined) {
+    this.#elsewhere = elsewhere;
+  }
+
+  /** How many keys are in flight in this registry (not counting flights found elsewhere). */
   get size(): number {
     return this.#entries.size;
   }
 
-  /** The keys in flight. */
+  /** The keys in flight in this registry. */
   keys(): IterableIterator<string> {
     return this.#entries.keys();
   }
 
-  /** The flight of `key` if it is in flight. */
+  /** The flight of `key` if it is in flight, here or elsewhere. */
   get(key: string): SharedFlight<T, M> | undefined {
+    const flight = this.#entries.get(key);
+    if (flight !== undefined || this.#elsewhere === undefined) return flight;
+    return this.#elsewhere(key);
+  }
+
+  /**
+   * The flight of `key` registered in this registry itself, if any (for a caller that
+   * has already looked elsewhere).
+   *
+   * @example
+   * ```ts
+   * const flight = store.reservation(key) ?? flights.local(key);
+   * ```
+   */
+  local(key: string): SharedFlight<T, M> | undefined {
     return this.#entries.get(key);
   }
 

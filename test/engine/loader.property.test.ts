@@ -143,6 +143,9 @@ describe('engine.loader under arbitrary interleavings', () => {
           }
           expect(store.getSync('x')).toBeUndefined();
           expect(engine.inFlight).toBe(0);
+          // The loader's keys in flight were reservations of the store: none is left.
+          expect(store.reserved).toBe(0);
+          expect(store.size).toBe((await store.keys()).length);
           const m = engine.metrics();
           expect(m.requests).toBe(records.length);
           expect(m.cacheHits + m.cacheMisses + m.joins).toBe(m.requests);

@@ -211,3 +211,84 @@ describe('engine.loader keys (one object per key: flight, batch entry, request)'
     }
   });
 });
+
+describe('engine.loader keys in flight are reservations of the engine MemoryStore', () => {
+  it('one per key while in flight, none once answered, failed or abandoned', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const a = firstValueFrom(load('a'));
+    const gone = load('gone').subscribe();
+    const joined = firstValueFrom(load('a'));
+    expect([store.reserved, store.size, engine.inFlight]).toEqual([2, 0, 2]);
+    gone.unsubscribe();
+    await tick();
+    expect([store.reserved, engine.inFlight]).toEqual([1, 1]);
+    expect(batches.calls.map((call) => call.keys)).toEqual([['a']]);
+    batches.answer(0);
+    expect(await a).toBe('va');
+    expect(await joined).toBe('va');
+    expect([store.reserved, store.size, engine.inFlight]).toEqual([0, 1, 0]);
+    expect(engine.metrics()).toMatchObject({ requests: 3, joins: 1, executions: 2 });
+  });
+
+  it('a prefetch or warm-up of a key in flight in a loader starts nothing', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const a = firstValueFrom(load('a'));
+    let called = 0;
+    engine.prefetch('a', async () => {
+      called++;
+      return 'prefetched';
+    });
+    const warmed = engine.warm([{ key: 'a', work: async () => 'warmed' }]);
+    await tick();
+    batches.answer(0);
+    expect(await a).toBe('va');
+    expect(await warmed).toEqual({ warmed: 0, skipped: 1, failed: 0 });
+    expect(called).toBe(0);
+    expect(store.getSync('a')?.values).toEqual(['va']);
+  });
+
+  it('an invalidation or a clear keeps the key in flight: a new load joins it, nothing stale is cached', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const first = firstValueFrom(load('a'));
+    await tick();
+    await engine.invalidate('a');
+    await store.clear();
+    const second = firstValueFrom(load('a'));
+    await tick();
+    expect(batches.calls).toHaveLength(1);
+    batches.answer(0);
+    expect(await first).toBe('va');
+    expect(await second).toBe('va');
+    expect(store.getSync('a')).toBeUndefined();
+    expect([store.reserved, engine.inFlight]).toEqual([0, 0]);
+  });
+
+  it('a loader with ttl: 0 joins, and is joined by, keys in flight, and caches nothing', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const cached = engine.loader(batches.loadBatch);
+    const uncached = engine.loader(batches.loadBatch, { ttl: 0 });
+    const a1 = firstValueFrom(cached('a'));
+    const a2 = firstValueFrom(uncached('a'));
+    const b1 = firstValueFrom(uncached('b'));
+    const b2 = firstValueFrom(cached('b'));
+    await tick();
+    expect(batches.calls.map((call) => call.keys)).toEqual([['a'], ['b']]);
+    batches.answer(0);
+    batches.answer(1);
+    expect(await Promise.all([a1, a2, b1, b2])).toEqual(['va', 'va', 'vb', 'vb']);
+    expect(store.getSync('a')?.values).toEqual(['va']);
+    expect(store.getSync('b')).toBeUndefined();
+    expect([store.reserved, engine.inFlight]).toEqual([0, 0]);
+  });
+});

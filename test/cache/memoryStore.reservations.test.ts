@@ -1,0 +1,151 @@
+import { type CacheEntry, MemoryStore } from 'eed';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from './conformance.js';
+
+const T0 = Date.UTC(2030, 0, 1);
+
+function entry(value: unknown, ttl = Number.POSITIVE_INFINITY): CacheEntry {
+  return { values: [value], storedAt: T0, expiresAt: T0 + ttl, cost: 1, size: 0 };
+}
+
+/** A computation in flight, as the engine's loader reserves its keys. */
+class Pending {
+  constructor(readonly key: string) {}
+}
+
+describe('MemoryStore reservations', () => {
+  it('a reservation is found in the same lookup as entries, and is no entry', async () => {
+    const store = new MemoryStore();
+    const pending = new Pending('a');
+    store.setSync('b', entry('B'));
+    store.reserve('a', pending);
+    expect(store.entryOrReservation('a')).toBe(pending);
+    expect(store.entryOrReservation('b')?.constructor).toBe(Object);
+    expect((store.entryOrReservation('b') as CacheEntry).values).toEqual(['B']);
+    expect(store.entryOrReservation('c')).toBeUndefined();
+    expect(store.reservation('a')).toBe(pending);
+    expect(store.reservation('b')).toBeUndefined();
+    expect(store.getSync('a')).toBeUndefined();
+    expect(await store.get('a')).toBeUndefined();
+    expect([store.size, store.reserved]).toEqual([1, 1]);
+    expect(await store.keys()).toEqual(['b']);
+    expect(store.deleteSync('a')).toBe(false); // delete removes entries, not reservations
+    await store.clear();
+    expect([store.size, store.reserved]).toEqual([0, 1]);
+    expect(store.reservation('a')).toBe(pending);
+  });
+
+  it('storing the key ends its reservation in place; release ends it only for its holder', () => {
+    const store = new MemoryStore();
+    const a = new Pending('a');
+    store.reserve('a', a);
+    expect(store.setSync('a', entry('A'))).toBe(true);
+    expect(store.reservation('a')).toBeUndefined();
+    expect(store.getSync('a')?.values).toEqual(['A']);
+    expect([store.size, store.reserved]).toEqual([1, 0]);
+    expect(store.release('a', a)).toBe(false); // the entry stays
+    expect(store.getSync('a')?.values).toEqual(['A']);
+
+    const b = new Pending('b');
+    store.reserve('b', b);
+    expect(store.release('b', new Pending('b'))).toBe(false);
+    expect(store.release('b', b)).toBe(true);
+    expect([store.size, store.reserved]).toEqual([1, 0]);
+  });
+
+  it('an expired or oversized write ends the reservation and stores nothing', () => {
+    const clock = new ManualClock(T0);
+    const store = new MemoryStore({ clock, maxBytes: 100 });
+    store.reserve('old', new Pending('old'));
+    expect(store.setSync('old', entry('x', 0))).toBe(false);
+    store.reserve('big', new Pending('big'));
+    expect(store.setSync('big', { ...entry('x'), size: 1000 })).toBe(false);
+    expect([store.size, store.reserved]).toEqual([0, 0]);
+    expect(store.reservation('old')).toBeUndefined();
+  });
+
+  it('a failing sizeOf ends the reservation', () => {
+    const store = new MemoryStore({
+      sizeOf: () => {
+        throw new Error('cannot measure');
+      },
+    });
+    store.reserve('a', new Pending('a'));
+    expect(() => store.setSync('a', entry('A'))).toThrow('cannot measure');
+    expect([store.size, store.reserved]).toEqual([0, 0]);
+  });
+
+  it('reserving a key drops its (stale) entry', () => {
+    const store = new MemoryStore();
+    store.setSync('a', entry('A'));
+    const pending = new Pending('a');
+    store.reserve('a', pending);
+    expect([store.size, store.reserved]).toEqual([0, 1]);
+    expect(store.entryOrReservation('a')).toBe(pending);
+  });
+
+  type Op =
+    | { kind: 'reserve' | 'release' | 'set' | 'delete' | 'get'; key: string }
+    | { kind: 'clear' };
+  const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({
+      kind: fc.constantFrom('reserve', 'release', 'set', 'delete', 'get') as fc.Arbitrary<
+        'reserve' | 'release' | 'set' | 'delete' | 'get'
+      >,
+      key: keyArb,
+    }),
+    fc.constant({ kind: 'clear' as const }),
+  );
+
+  it('reservations are never evicted, counted, listed or lost, whatever the other operations', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(opArb, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom('lru' as const, 'cost-aware' as const),
+        async (ops, maxEntries, policy) => {
+          const store = new MemoryStore({ maxEntries, policy });
+          const reserved = new Map<string, Pending>();
+          for (const op of ops) {
+            if (op.kind === 'clear') {
+              await store.clear();
+              continue;
+            }
+            const { key } = op;
+            if (op.kind === 'reserve') {
+              const holder = new Pending(key);
+              store.reserve(key, holder);
+              reserved.set(key, holder);
+            } else if (op.kind === 'release') {
+              const holder = reserved.get(key);
+              expect(store.release(key, holder ?? new Pending(key))).toBe(holder !== undefined);
+              reserved.delete(key);
+            } else if (op.kind === 'set') {
+              store.setSync(key, entry(key));
+              reserved.delete(key);
+            } else if (op.kind === 'delete') {
+              store.deleteSync(key);
+            } else {
+              const hit = store.getSync(key);
+              if (reserved.has(key)) expect(hit).toBeUndefined();
+            }
+            for (const k of ['a', 'b', 'c', 'd', 'e']) {
+              expect(store.reservation(k)).toBe(reserved.get(k));
+              if (reserved.has(k)) expect(store.entryOrReservation(k)).toBe(reserved.get(k));
+            }
+            expect(store.reserved).toBe(reserved.size);
+            expect(store.size).toBeLessThanOrEqual(maxEntries);
+            const keys = await store.keys();
+            expect(keys).toHaveLength(store.size);
+            for (const k of keys) expect(reserved.has(k)).toBe(false);
+          }
+          for (const [key, holder] of reserved) store.release(key, holder);
+          expect(store.reserved).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
