@@ -1,5 +1,6 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { Batch, Batcher, BatchItem } from '../batching/Batcher.js';
+import type { MemoryStore } from '../cache/MemoryStore.js';
 import { AbortError } from '../errors.js';
 import type { Priority } from '../executor/types.js';
 import type { FlightObserver, SharedFlight } from '../sharing/Flight.js';
@@ -42,6 +43,11 @@ export interface LoaderHost {
   readonly batcher: LoaderBatcher;
   readonly settings: ExecutionSettings;
   /**
+   * The engine's `MemoryStore` when the loader's keys in flight are its reservations
+   * (`MemoryStore.reserve`) rather than entries of the engine's in-flight registry.
+   */
+  readonly store: MemoryStore | undefined;
+  /**
    * The engine clock's time of the batch delivery in progress, read once per batch (the
    * batch sink's `settling`): every key of a batch ends in that same synchronous turn.
    */
@@ -68,10 +74,17 @@ export interface LoaderHost {
 
 const NO_VALUES: readonly never[] = Object.freeze([]);
 
+// `#flags`: the state in the low two bits, then booleans (one field for all of them).
 const RUNNING = 0;
 const COMPLETED = 1;
 const FAILED = 2;
 const CANCELLED = 3;
+const STATE = 3;
+const RESET_QUEUED = 4;
+const STALE = 8;
+const DONE = 16;
+/** The value was delivered: `#result` holds the values array. */
+const HAS_VALUE = 32;
 
 /**
  * One key of an `engine.loader` in flight, as one object: the registry's shared flight
@@ -97,22 +110,21 @@ export class LoaderKey
     BatchToken,
     Unsubscribable
 {
-  // FlightMeta: the key is its own metadata (constants are getters: fewer fields per key).
-  prefetchUsed = false;
-  stale = false;
   // BatchItem
-  done = false;
   batch: Batch<string, BatchToken> | undefined = undefined;
 
-  #state = RUNNING;
-  #values: unknown[] | undefined = undefined;
-  #error: unknown = undefined;
+  /**
+   * State and booleans in one field (see the constants above): every key in flight is
+   * held at once, so each field counts 100,000 times over in a large load.
+   */
+  #flags = RUNNING;
+  /** The values array once the value was delivered (`HAS_VALUE`), or the error. */
+  #result: unknown = undefined;
   /** The request that created the key, until it ends or leaves. */
   #subscriber: Subscriber<unknown> | undefined;
   /** Observers that joined later; replaced, never changed in place, on removal. */
   #joiners: FlightObserver<unknown>[] | undefined = undefined;
   #count = 1;
-  #resetQueued = false;
 
   /**
    * @param host The loader's engine side.
@@ -133,6 +145,31 @@ export class LoaderKey
     public priority: Priority,
   ) {
     this.#subscriber = subscriber;
+  }
+
+  /** FlightMeta: set by `invalidate` once the work began; the result is not cached. */
+  get stale(): boolean {
+    return (this.#flags & STALE) !== 0;
+  }
+
+  set stale(stale: boolean) {
+    this.#flags = stale ? this.#flags | STALE : this.#flags & ~STALE;
+  }
+
+  /** FlightMeta: loader keys are never prefetched, so no prefetch of theirs is used. */
+  get prefetchUsed(): false {
+    return false;
+  }
+
+  set prefetchUsed(_used: boolean) {}
+
+  /** BatchItem: cancelled, or its result delivered. */
+  get done(): boolean {
+    return (this.#flags & DONE) !== 0;
+  }
+
+  set done(done: boolean) {
+    this.#flags = done ? this.#flags | DONE : this.#flags & ~DONE;
   }
 
   /** A batch is no task of its own that a joiner could raise. */
@@ -177,17 +214,17 @@ export class LoaderKey
 
   /** The value once loaded (for late joiners). */
   get values(): readonly unknown[] {
-    return this.#values ?? NO_VALUES;
+    return (this.#flags & HAS_VALUE) !== 0 ? (this.#result as unknown[]) : NO_VALUES;
   }
 
   /** A later subscriber joins: replays the value, then the end if there was one. */
   subscribe(observer: FlightObserver<unknown>): void {
-    const values = this.#values;
-    if (values !== undefined) observer.next(values[0]);
-    const state = this.#state;
+    const flags = this.#flags;
+    if ((flags & HAS_VALUE) !== 0) observer.next((this.#result as unknown[])[0]);
+    const state = flags & STATE;
     if (state !== RUNNING) {
       if (state === COMPLETED) observer.complete();
-      else observer.error(this.#error);
+      else observer.error(this.#result);
       return;
     }
     const joiners = this.#joiners;
@@ -213,20 +250,21 @@ export class LoaderKey
       const left = joiners.filter((o) => o !== observer);
       this.#joiners = left.length === 0 ? undefined : left;
     }
-    if (--this.#count === 0 && this.#state === RUNNING && !this.#resetQueued) {
-      this.#resetQueued = true;
+    if (--this.#count === 0 && (this.#flags & (STATE | RESET_QUEUED)) === RUNNING) {
+      this.#flags |= RESET_QUEUED;
       queueMicrotask(() => this.#resetIfAbandoned());
     }
   }
 
   /** Batch token: the batch answered this key. */
   resolve(result: unknown): void {
-    if (this.#state !== RUNNING) return;
+    if ((this.#flags & STATE) !== RUNNING) return;
     const host = this.host;
     const time = host.time;
     const value = freezeValue(result);
     const values = [value];
-    this.#values = values;
+    this.#result = values;
+    this.#flags |= HAS_VALUE;
     // Observers joining during the fan-out got the value as a replay already.
     const joiners = this.#joiners;
     const subscriber = this.#subscriber;
@@ -237,17 +275,17 @@ export class LoaderKey
     if (joiners !== undefined) {
       for (let i = 0, n = joiners.length; i < n; i++) joiners[i]?.next(value);
     }
-    if (this.#state !== RUNNING) return;
-    this.#state = COMPLETED;
+    if ((this.#flags & STATE) !== RUNNING) return;
+    this.#flags |= COMPLETED;
     host.ended(this, 'completed', values, time, this.#subscriber !== undefined);
     this.#finish('completed');
   }
 
   /** Batch token: the batch failed this key. */
   reject(error: unknown): void {
-    if (this.#state !== RUNNING) return;
-    this.#state = FAILED;
-    this.#error = error;
+    if ((this.#flags & STATE) !== RUNNING) return;
+    this.#flags |= FAILED;
+    this.#result = error;
     this.host.ended(this, 'failed', undefined, this.host.time, this.#subscriber !== undefined);
     this.#finish('failed');
   }
@@ -261,20 +299,20 @@ export class LoaderKey
     this.#count = 0;
     if (subscriber !== undefined) {
       if (outcome === 'completed') subscriber.complete();
-      else subscriber.error(this.#error);
+      else subscriber.error(this.#result);
     }
     if (joiners === undefined) return;
     for (const observer of joiners) {
       if (outcome === 'completed') observer.complete();
-      else observer.error(this.#error);
+      else observer.error(this.#result);
     }
   }
 
   #resetIfAbandoned(): void {
-    this.#resetQueued = false;
-    if (this.#count > 0 || this.#state !== RUNNING) return;
-    this.#state = CANCELLED;
-    this.#error = new AbortError();
+    this.#flags &= ~RESET_QUEUED;
+    if (this.#count > 0 || (this.#flags & STATE) !== RUNNING) return;
+    this.#flags |= CANCELLED;
+    this.#result = new AbortError();
     this.host.batcher.cancel(this);
     this.host.ended(this, 'cancelled', undefined, 0, false);
   }
