@@ -70,14 +70,28 @@ export class KeyObservable<V> extends Observable<V> {
       !config.useDeprecatedSynchronousErrorHandling
     ) {
       if (typeof observerOrNext === 'function') {
-        return super.subscribe(new KeySubscriber<V>({ next: observerOrNext }));
+        return this.#subscribeKey(new KeySubscriber<V>({ next: observerOrNext }));
       }
       if (!isSubscriberLike(observerOrNext)) {
-        return super.subscribe(new KeySubscriber<V>(observerOrNext));
+        return this.#subscribeKey(new KeySubscriber<V>(observerOrNext));
       }
     }
     // RxJS tells an observer from a `next` function at run time, as it does here.
     return super.subscribe(observerOrNext as ((value: V) => void) | null, error, complete);
+  }
+
+  /**
+   * What `Observable.subscribe` does for an Observable with no operator (outside RxJS's
+   * deprecated synchronous error mode): the subscribe function's throw becomes the
+   * subscriber's error. Without the closure it wraps that in.
+   */
+  #subscribeKey(subscriber: KeySubscriber<V>): Subscription {
+    try {
+      subscriber.hold(this.requests.request(this.key, subscriber as Subscriber<unknown>));
+    } catch (error) {
+      subscriber.error(error);
+    }
+    return subscriber;
   }
 }
 
