@@ -123,9 +123,9 @@ export class Engine {
   #executionIds = 0;
   /** The settings of a run given no options (built once). */
   readonly #defaults: ExecutionSettings;
-  /** What requests report to (built once, shared by every request). */
   /** The clock read once per synchronous turn, for the window counts of synchronous hits. */
   readonly #turnClock: TurnClock;
+  /** What requests report to (built once, shared by every request). */
   readonly #requestHost: RequestHost;
   /** Where every Observable of `run` subscribes (one object, no closure per run). */
   readonly #runs: RunRequests = {
