@@ -149,26 +149,50 @@ export class MetricsAggregator {
     return this.#window.totals(Number.isNaN(time) ? 0 : time);
   }
 
-  /** Counts one event. */
+  /**
+   * Counts one event. The executor's events of every task (queued, started, completed)
+   * are counted from their fields by small methods, so `add` stays small enough to be
+   * inlined into a listener: then an event built only to be counted here never needs to
+   * exist (V8 elides its allocation). Every other event goes to `#addOther`.
+   */
   add(event: ExecutionEvent): void {
+    const type = event.type;
+    if (type === 'started') this.#taskStarted(event.taskId, event.time);
+    else if (type === 'completed') this.#taskCompleted(event.taskId, event.time);
+    else if (type === 'queued') this.#taskQueued(event.time);
+    else this.#addOther(event);
+  }
+
+  /** Counts a task entering a lane. */
+  #taskQueued(time: number): void {
+    this.#advance(time);
+    this.#queued++;
+  }
+
+  /** Counts a running task's completion. */
+  #taskCompleted(taskId: number, time: number): void {
+    this.#advance(time);
+    this.#ended(taskId, time, 'completed');
+  }
+
+  /** Counts a task's start: running, overlap, peak and hand-off. */
+  #taskStarted(taskId: number, time: number): void {
+    this.#advance(time);
+    this.#queued--;
+    this.#started++;
+    const running = this.#running;
+    // Alone only if nothing else runs; otherwise it and every running task overlapped.
+    this.#alone = running.size === 0 ? taskId : Number.NaN;
+    running.add(taskId);
+    if (running.size > this.#peakRunning) this.#peakRunning = running.size;
+    const released = this.#releases.shift();
+    if (released !== undefined) this.#handoff.record(time - released);
+  }
+
+  /** Counts the events `add` does not count itself. */
+  #addOther(event: ExecutionEvent): void {
     this.#advance(event.time);
     switch (event.type) {
-      case 'queued':
-        this.#queued++;
-        break;
-      case 'started': {
-        this.#queued--;
-        this.#started++;
-        const running = this.#running;
-        // Alone only if nothing else runs; otherwise it and every running task overlapped.
-        this.#alone = running.size === 0 ? event.taskId : Number.NaN;
-        running.add(event.taskId);
-        if (running.size > this.#peakRunning) this.#peakRunning = running.size;
-        const released = this.#releases.shift();
-        if (released !== undefined) this.#handoff.record(event.time - released);
-        break;
-      }
-      case 'completed':
       case 'failed':
       case 'preempted':
         this.#ended(event.taskId, event.time, event.type);
