@@ -1,4 +1,5 @@
 import { produce } from 'immer';
+import { assertCount } from '../executor/validate.js';
 import { Float64Queue } from '../util/Float64Queue.js';
 import { NumberSet } from '../util/NumberSet.js';
 import type { ExecutionEvent } from './events.js';
@@ -56,6 +57,15 @@ export interface MetricsAggregatorOptions {
   concurrency?: number;
   /** Length (ms) of the sliding window behind {@link MetricsAggregator.window}. Default 60,000. */
   windowMs?: number;
+  /**
+   * How many keys' cache validity (from `cache-stored` events) are remembered for the
+   * redundancy count: an integer >= 1, or `Infinity`. The events tell nothing of
+   * evictions, so without a bound a long session with a key space of millions would keep
+   * one entry per key forever. Past the bound the key stored longest ago is forgotten, as
+   * if its entry had been evicted: a later execution of it is not counted as redundant.
+   * Default 100,000.
+   */
+  maxTrackedKeys?: number;
 }
 
 /**
@@ -100,8 +110,12 @@ export class MetricsAggregator {
   readonly #tierHits: number[] = [];
   /** Executions in flight per key. */
   readonly #inFlight = new Map<string, number>();
-  /** Per key, the event time until which its cached entry is valid. */
+  /**
+   * Per key, the event time until which its cached entry is valid, in the order the
+   * entries were stored (a Map iterates in insertion order), at most `#maxTrackedKeys`.
+   */
   readonly #validUntil = new Map<string, number>();
+  readonly #maxTrackedKeys: number;
 
   // Executor timing: plain counters, so counting an event allocates nothing.
   #started = 0;
@@ -141,6 +155,9 @@ export class MetricsAggregator {
     this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
     this.#bounded = Number.isFinite(this.#concurrency);
     this.#window = new SlidingCounters(options.windowMs ?? 60_000);
+    const maxTrackedKeys = options.maxTrackedKeys ?? 100_000;
+    assertCount('maxTrackedKeys', maxTrackedKeys, 1);
+    this.#maxTrackedKeys = maxTrackedKeys;
   }
 
   /** Counts over the last `windowMs` (as of the latest event), for alerts. */
@@ -252,9 +269,15 @@ export class MetricsAggregator {
         else if (event.outcome === 'cancelled') this.#cancellations++;
         break;
       }
-      case 'cache-stored':
-        this.#validUntil.set(event.key, event.time + event.ttl);
+      case 'cache-stored': {
+        const validUntil = this.#validUntil;
+        validUntil.delete(event.key); // stored again: now the newest
+        validUntil.set(event.key, event.time + event.ttl);
+        if (validUntil.size > this.#maxTrackedKeys) {
+          validUntil.delete(validUntil.keys().next().value as string);
+        }
         break;
+      }
       case 'invalidated':
         this.#validUntil.delete(event.key);
         break;
