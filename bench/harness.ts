@@ -17,8 +17,12 @@
 import { Bench } from 'tinybench';
 import { collectGarbage, median } from './util.js';
 
-/** What a contender is in a comparison. */
-export type Role = 'eed' | 'peer' | 'floor';
+/**
+ * What a contender is in a comparison. A `reference` is shown for context but does other
+ * work than the rest (a peer storing bare numbers where the others store entries), so no
+ * ratio is taken against it.
+ */
+export type Role = 'eed' | 'peer' | 'floor' | 'reference';
 
 /** One way of doing a case's work. `run` does the whole workload once and returns its answer. */
 export interface Contender<A> {

@@ -32,8 +32,8 @@ export interface Profile {
 
 const FULL: Profile = {
   name: 'full',
-  effort: { rounds: 3, iterations: 2, warmup: 1 },
-  heavyEffort: { rounds: 2, iterations: 2, warmup: 1 },
+  effort: { rounds: 3, iterations: 2, warmup: 3 },
+  heavyEffort: { rounds: 2, iterations: 2, warmup: 2 },
   scheduler: { tasks: 100_000, concurrency: 10, flatSmall: 10_000, flatLarge: 1_000_000 },
   dedupe: { requests: 100_000, keys: 1_000, wave: 1_000 },
   cache: { entries: [10_000, 1_000_000], ops: 300_000 },

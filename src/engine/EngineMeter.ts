@@ -77,11 +77,11 @@ export class EngineMeter {
   }
 
   /**
-   * A request (already counted by {@link request}) served synchronously from cache tier
-   * `tier` at `time`: the hit, its first value (when `withValues`) and its completion,
-   * all at `time`.
+   * A request served synchronously from cache tier `tier` at `time`: the request, the
+   * hit, its first value (when `withValues`) and its completion, all at `time`.
    */
   servedFromCache(tier: number, time: number, withValues: boolean): void {
+    this.#requests++;
     if (withValues) this.#firstValue.record(0);
     this.#completion.record(0);
     this.hit(tier, time);

@@ -211,12 +211,14 @@ export class PriorityExecutor implements Executor, TaskOwner {
    * reading shared by everything the call does until a task's work is called.
    */
   #time(): number {
-    if (this.#depth === 0) return this.#clock.now();
-    let now = this.#now;
-    if (Number.isNaN(now)) {
-      now = this.#clock.now();
-      this.#now = now;
-    }
+    const now = this.#now;
+    return Number.isNaN(now) ? this.#read() : now;
+  }
+
+  /** Reads the clock; inside a call into the executor, keeps the reading for the call. */
+  #read(): number {
+    const now = this.#clock.now();
+    if (this.#depth !== 0) this.#now = now;
     return now;
   }
 
@@ -451,18 +453,8 @@ export class PriorityExecutor implements Executor, TaskOwner {
       const slot = this.#release(task);
       task.inner = undefined;
       if (this.#events.active) {
-        if (failed) {
-          this.#events.emit({
-            type: 'failed',
-            time: this.#time(),
-            taskId: task.id,
-            label: task.label,
-            priority: task.priority,
-            executorId: this.id,
-            slot,
-            error,
-          });
-        } else this.#emitEnd(task, 'completed', slot);
+        if (failed) this.#emitFailed(task, slot, error);
+        else this.#emitEnd(task, 'completed', slot);
       }
       if (failed) task.sink.error(error);
       else {
@@ -473,6 +465,20 @@ export class PriorityExecutor implements Executor, TaskOwner {
     } finally {
       this.#leave();
     }
+  }
+
+  /** Emits `failed` (out of `#finish`, which stays small enough to inline a listener). */
+  #emitFailed(task: Task, slot: number, error: unknown): void {
+    this.#events.emit({
+      type: 'failed',
+      time: this.#time(),
+      taskId: task.id,
+      label: task.label,
+      priority: task.priority,
+      executorId: this.id,
+      slot,
+      error,
+    });
   }
 
   #preempt(task: Task): void {

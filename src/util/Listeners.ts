@@ -29,6 +29,13 @@ interface Listener<E> {
  */
 export class Listeners<E> {
   #listeners: readonly Listener<E>[] = [];
+  /**
+   * The listener's function when there is exactly one and it is a plain function (the
+   * usual `events$.subscribe((e) => ...)`): `emit` calls it directly, without the loop,
+   * the closed check and the `call` (about a third of the cost of delivering an event).
+   * It is never closed while set: unsubscribing replaces it.
+   */
+  #single: ((event: E) => void) | undefined = undefined;
 
   /** The stream: each subscriber sees the events emitted while it is subscribed. */
   readonly observable: Observable<E> = new ListenerStream<E>(this);
@@ -40,6 +47,19 @@ export class Listeners<E> {
 
   /** Delivers `event` to every current subscriber. */
   emit(event: E): void {
+    const single = this.#single;
+    if (single === undefined) this.#emitAll(event);
+    else {
+      try {
+        single(event);
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+    }
+  }
+
+  /** `emit` for any other set of listeners (kept out of `emit`, so `emit` stays small). */
+  #emitAll(event: E): void {
     const listeners = this.#listeners;
     for (let i = 0; i < listeners.length; i++) {
       const listener = listeners[i] as Listener<E>;
@@ -55,11 +75,18 @@ export class Listeners<E> {
   /** Adds a listener; the returned subscription removes it. */
   listen(next: (this: unknown, event: E) => void, target: unknown): Subscription {
     const listener: Listener<E> = { next, target, closed: false };
-    this.#listeners = [...this.#listeners, listener];
+    this.#update([...this.#listeners, listener]);
     return new Subscription(() => {
       listener.closed = true;
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
+      this.#update(this.#listeners.filter((l) => l !== listener));
     });
+  }
+
+  /** Replaces the listener array, and the direct call of a lone plain function. */
+  #update(listeners: readonly Listener<E>[]): void {
+    this.#listeners = listeners;
+    const only = listeners.length === 1 ? listeners[0] : undefined;
+    this.#single = only !== undefined && only.target === undefined ? only.next : undefined;
   }
 }
 

@@ -142,4 +142,53 @@ describe('Listeners', () => {
       config.onUnhandledError = previous;
     }
   });
+
+  it('delivers the same whether one plain function listens or several, as they come and go', () => {
+    const listeners = new Listeners<number>();
+    const seen: string[] = [];
+    const a = listeners.observable.subscribe((e) => seen.push(`a${e}`));
+    listeners.emit(1); // a alone: called directly
+    const b = listeners.observable.subscribe((e) => seen.push(`b${e}`));
+    listeners.emit(2); // both
+    a.unsubscribe();
+    listeners.emit(3); // b alone again
+    b.unsubscribe();
+    listeners.emit(4); // nobody
+    const observer = {
+      name: 'o',
+      next(this: { name: string }, e: number) {
+        seen.push(`${this.name}${e}`);
+      },
+    };
+    const o = listeners.observable.subscribe(observer);
+    listeners.emit(5); // a lone observer keeps its `this`
+    o.unsubscribe();
+    expect(seen).toEqual(['a1', 'a2', 'b2', 'b3', 'o5']);
+    expect(listeners.active).toBe(false);
+  });
+
+  it('stops calling a lone listener that unsubscribes itself, and reports its throw', async () => {
+    const listeners = new Listeners<number>();
+    const seen: number[] = [];
+    const reported: unknown[] = [];
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (error) => reported.push(error);
+    try {
+      const boom = new Error('lone listener');
+      const subscription = listeners.observable.subscribe((e) => {
+        seen.push(e);
+        if (e === 2) subscription.unsubscribe();
+        if (e === 1) throw boom;
+      });
+      listeners.emit(1);
+      listeners.emit(2);
+      listeners.emit(3);
+      expect(seen).toEqual([1, 2]);
+      expect(listeners.active).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(reported).toEqual([boom]);
+    } finally {
+      config.onUnhandledError = previous;
+    }
+  });
 });

@@ -1,0 +1,51 @@
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import type { Priority, Work } from '../executor/types.js';
+import type { ExecutionSettings } from './LocalExecution.js';
+
+/**
+ * Where the Observables of one engine's `run` subscribe: one object per engine.
+ *
+ * @example
+ * ```ts
+ * const runs: RunRequests = { request: (run, subscriber) => engine.subscribeRun(run, subscriber) };
+ * ```
+ */
+export interface RunRequests {
+  /** One subscription of `run`; returns its teardown. */
+  request(run: RunObservable<unknown>, subscriber: Subscriber<unknown>): TeardownLogic;
+}
+
+/**
+ * The Observable `engine.run(key, work)` returns: the call's arguments and its engine,
+ * with no closure of its own. Every instance shares one subscribe function, which RxJS
+ * calls with the Observable as `this`.
+ *
+ * @example
+ * ```ts
+ * const user$ = new RunObservable<User>(runs, 'user:1', fetchUser, settings, 'normal');
+ * user$.subscribe(render); // runs.request(user$, subscriber)
+ * ```
+ */
+export class RunObservable<T> extends Observable<T> {
+  /**
+   * @param runs The engine's subscriptions.
+   * @param key The key of the work's result.
+   * @param work The work, called when the key is neither cached nor in flight.
+   * @param settings The run's resolved options.
+   * @param priority The lane of the work's execution.
+   */
+  constructor(
+    readonly runs: RunRequests,
+    readonly key: string,
+    readonly work: Work<T>,
+    readonly settings: ExecutionSettings,
+    readonly priority: Priority,
+  ) {
+    super(subscribeRun);
+  }
+}
+
+function subscribeRun<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
+  const run = this as RunObservable<T>;
+  return run.runs.request(run as RunObservable<unknown>, subscriber as Subscriber<unknown>);
+}
