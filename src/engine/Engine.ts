@@ -425,13 +425,7 @@ export class Engine {
   ): TeardownLogic {
     const requestId = ++this.#requestIds;
     const label = host.settings.label;
-    let startedAt = 0;
-    if (this.#recording) {
-      startedAt = this.#clock.now();
-      this.#meter?.request();
-      if (!this.#listening) this.#changed();
-      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
-    }
+    const listening = this.#listening;
     let found: CacheEntry | object | undefined;
     try {
       found = store.entryOrReservation(key);
@@ -439,15 +433,29 @@ export class Engine {
       this.#recordCacheError(key, 'get', error);
     }
     let flight: SharedFlight<unknown, FlightMeta> | undefined;
+    let hit: CacheEntry | undefined;
     if (found instanceof LoaderKey) {
       flight = found;
     } else if (found !== undefined) {
-      const hit = found as CacheEntry;
-      const expiresAt = hit.expiresAt;
-      if (expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()) {
-        this.#serveHit(key, label, requestId, startedAt, hit, subscriber);
-        return;
-      }
+      const entry = found as CacheEntry;
+      const expiresAt = entry.expiresAt;
+      if (expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()) hit = entry;
+    }
+    // As #request: a hit nobody wants event objects of is counted in one call.
+    if (hit !== undefined && !listening) {
+      this.#serveCountedHit(key, label, hit, subscriber);
+      return;
+    }
+    let startedAt = 0;
+    if (this.#recording) {
+      startedAt = this.#clock.now();
+      this.#meter?.request();
+      if (!listening) this.#changed();
+      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
+    }
+    if (hit !== undefined) {
+      this.#serveHit(key, label, requestId, startedAt, hit, subscriber);
+      return;
     }
     // A run of the key in flight (runs register in the engine's own registry).
     flight ??= this.#flights.local(key);

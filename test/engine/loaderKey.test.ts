@@ -292,3 +292,25 @@ describe('engine.loader keys in flight are reservations of the engine MemoryStor
     expect([store.reserved, engine.inFlight]).toEqual([0, 0]);
   });
 });
+
+describe('engine.loader cache hits over a MemoryStore', () => {
+  it('count the same with and without event listeners, and publish events only to listeners', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const first = firstValueFrom(load('a'));
+    await tick();
+    batches.answer(0);
+    expect(await first).toBe('va');
+    expect(await firstValueFrom(load('a'))).toBe('va');
+    expect(engine.metrics()).toMatchObject({ requests: 2, cacheHits: 1, cacheMisses: 1 });
+    const events: string[] = [];
+    const listening = engine.events$.subscribe((event) => events.push(event.type));
+    expect(await firstValueFrom(load('a'))).toBe('va');
+    listening.unsubscribe();
+    expect(events).toEqual(['request', 'cache-hit', 'first-value', 'request-ended']);
+    expect(engine.metrics()).toMatchObject({ requests: 3, cacheHits: 2, cacheMisses: 1 });
+    expect(batches.calls).toHaveLength(1);
+  });
+});
