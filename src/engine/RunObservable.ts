@@ -1,5 +1,6 @@
-import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import type { Subscriber, TeardownLogic } from 'rxjs';
 import type { Priority, Work } from '../executor/types.js';
+import { DirectObservable } from './DirectObservable.js';
 import type { ExecutionSettings } from './LocalExecution.js';
 
 /**
@@ -17,8 +18,7 @@ export interface RunRequests {
 
 /**
  * The Observable `engine.run(key, work)` returns: the call's arguments and its engine,
- * with no closure of its own. Every instance shares one subscribe function, which RxJS
- * calls with the Observable as `this`.
+ * with no closure of its own (see {@link DirectObservable}).
  *
  * @example
  * ```ts
@@ -26,7 +26,7 @@ export interface RunRequests {
  * user$.subscribe(render); // runs.request(user$, subscriber)
  * ```
  */
-export class RunObservable<T> extends Observable<T> {
+export class RunObservable<T> extends DirectObservable<T> {
   /**
    * @param runs The engine's subscriptions.
    * @param key The key of the work's result.
@@ -41,11 +41,10 @@ export class RunObservable<T> extends Observable<T> {
     readonly settings: ExecutionSettings,
     readonly priority: Priority,
   ) {
-    super(subscribeRun);
+    super();
   }
-}
 
-function subscribeRun<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-  const run = this as RunObservable<T>;
-  return run.runs.request(run as RunObservable<unknown>, subscriber as Subscriber<unknown>);
+  request(subscriber: Subscriber<unknown>): TeardownLogic {
+    return this.runs.request(this as RunObservable<unknown>, subscriber);
+  }
 }
