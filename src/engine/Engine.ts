@@ -446,13 +446,7 @@ export class Engine {
       this.#serveCountedHit(key, label, hit, subscriber);
       return;
     }
-    let startedAt = 0;
-    if (this.#recording) {
-      startedAt = this.#clock.now();
-      this.#meter?.request();
-      if (!listening) this.#changed();
-      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
-    }
+    const startedAt = this.#countRequest(key, label, requestId, priority, listening);
     if (hit !== undefined) {
       this.#serveHit(key, label, requestId, startedAt, hit, subscriber);
       return;
@@ -470,15 +464,39 @@ export class Engine {
       requestId,
       startedAt,
     );
+    this.#countJoin(key, label, flight.meta, priority);
+    request.flight = flight;
+    flight.subscribe(request);
+    return request;
+  }
+
+  /**
+   * Counts a request that was not a counted hit (see {@link #serveCountedHit}); returns its
+   * start time (0 when nothing records).
+   */
+  #countRequest(
+    key: string,
+    label: string | undefined,
+    requestId: number,
+    priority: Priority,
+    listening: boolean,
+  ): number {
+    if (!this.#recording) return 0;
+    const startedAt = this.#clock.now();
+    this.#meter?.request();
+    if (!listening) this.#changed();
+    else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
+    return startedAt;
+  }
+
+  /** Counts a request joining the execution of `key` in flight, and applies its priority. */
+  #countJoin(key: string, label: string | undefined, meta: FlightMeta, priority: Priority): void {
     if (this.#recording) {
       this.#meter?.join();
       if (!this.#listening) this.#changed();
       else this.#publish({ type: 'joined', time: this.#clock.now(), key, label });
     }
-    this.#join(key, label, flight.meta, priority);
-    request.flight = flight;
-    flight.subscribe(request);
-    return request;
+    this.#join(key, label, meta, priority);
   }
 
   #run<T>(
@@ -563,13 +581,7 @@ export class Engine {
         return;
       }
     }
-    let startedAt = 0;
-    if (this.#recording) {
-      startedAt = this.#clock.now();
-      this.#meter?.request();
-      if (!listening) this.#changed();
-      else this.#publish({ type: 'request', time: startedAt, key, label, requestId, priority });
-    }
+    const startedAt = this.#countRequest(key, label, requestId, priority, listening);
     if (settings.useCache && listening) {
       const hit = this.#peek(key);
       if (hit !== undefined) {
@@ -599,12 +611,7 @@ export class Engine {
     );
 
     if (flight !== undefined) {
-      if (this.#recording) {
-        this.#meter?.join();
-        if (!this.#listening) this.#changed();
-        else this.#publish({ type: 'joined', time: this.#clock.now(), key, label });
-      }
-      this.#join(key, label, flight.meta, priority);
+      this.#countJoin(key, label, flight.meta, priority);
     } else {
       if (settings.useCache && this.#syncCache !== undefined) {
         this.#recordMiss(key, label, startedAt);
