@@ -438,8 +438,7 @@ export class Engine {
       flight = found;
     } else if (found !== undefined) {
       const entry = found as CacheEntry;
-      const expiresAt = entry.expiresAt;
-      if (expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()) hit = entry;
+      if (this.#valid(entry)) hit = entry;
     }
     // As #request: a hit nobody wants event objects of is counted in one call.
     if (hit !== undefined && !listening) {
@@ -761,22 +760,24 @@ export class Engine {
     if (this.#landing.size > 0) {
       const landing = this.#landing.get(key);
       if (landing !== undefined) {
-        if (landing.expiresAt > this.#wall.now()) return landing;
+        if (this.#valid(landing)) return landing;
         this.#landing.delete(key);
       }
     }
     try {
       const entry =
         this.#syncCache !== undefined ? this.#syncCache.getSync(key) : this.#cache.peekSync?.(key);
-      if (entry === undefined) return undefined;
-      const expiresAt = entry.expiresAt;
-      return expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now()
-        ? entry
-        : undefined;
+      return entry !== undefined && this.#valid(entry) ? entry : undefined;
     } catch (error) {
       this.#recordCacheError(key, 'get', error);
       return undefined;
     }
+  }
+
+  /** Whether `entry` has not expired (an entry for the session never reads the clock). */
+  #valid(entry: CacheEntry): boolean {
+    const expiresAt = entry.expiresAt;
+    return expiresAt === Number.POSITIVE_INFINITY || expiresAt > this.#wall.now();
   }
 
   #join(key: string, label: string | undefined, meta: FlightMeta, priority: Priority): void {
@@ -1099,7 +1100,7 @@ export class Engine {
     } catch (error) {
       this.#recordCacheError(key, 'get', error);
     }
-    const valid = entry !== undefined && entry.expiresAt > this.#wall.now() ? entry : undefined;
+    const valid = entry !== undefined && this.#valid(entry) ? entry : undefined;
     if (request) {
       if (valid !== undefined) this.#recordHit(key, label, valid.tier ?? 0);
       else this.#recordMiss(key, label);
