@@ -165,16 +165,29 @@ export class MemoryStore implements SyncCacheStore {
 
   /**
    * Key → slot; the slot indexes the arrays below and names the entry to the policy. A
-   * reserved key (see {@link reserve}) maps to its holder instead: one map answers both
-   * "is it cached?" and "is it being computed?".
+   * reserved key (see {@link reserve}) has a slot too, handed out by the policy but not
+   * tracked by it, whose holder is in `#holders` and whose entry is `undefined`: one map
+   * answers both "is it cached?" and "is it being computed?", and the result takes the
+   * reserved slot with no second lookup ({@link fulfil}).
    */
-  readonly #slots = new Map<string, number | object>();
+  readonly #slots = new Map<string, number>();
   /** How many keys of `#slots` hold a reservation, not an entry. */
   #reserved = 0;
+  /**
+   * The key {@link entryOrReservation} last found absent, while `#slots` has not changed
+   * since (every change goes through {@link #put} or {@link #remove}, which forget it):
+   * reserving it then needs no second lookup.
+   */
+  #absent: string | undefined = undefined;
   /** By slot: the key (to delete it from `#slots` on eviction). */
   readonly #keys: string[] = [];
-  /** By slot: the entry (`undefined` once the slot is free, so nothing is retained). */
+  /**
+   * By slot: the entry; `undefined` for a reservation's slot and once the slot is free, so
+   * nothing is retained.
+   */
   readonly #entries: (CacheEntry | undefined)[] = [];
+  /** By slot: the holder of a reservation, else `undefined`. */
+  readonly #holders: (object | undefined)[] = [];
   /**
    * By slot, side by side (one cache line): `expiresAt` at `2 * slot` (kept apart from the
    * entry so the hit path reads a dense array of doubles) and the size in bytes at
@@ -304,8 +317,10 @@ export class MemoryStore implements SyncCacheStore {
    */
   getSync(key: string): CacheEntry | undefined {
     const slot = this.#slots.get(key);
-    if (typeof slot !== 'number') return undefined;
-    return this.#hit(key, slot);
+    if (slot === undefined) return undefined;
+    const entry = this.#entries[slot];
+    // No entry: a reservation.
+    return entry === undefined ? undefined : this.#hit(key, slot, entry);
   }
 
   /**
@@ -323,9 +338,12 @@ export class MemoryStore implements SyncCacheStore {
    */
   entryOrReservation(key: string): CacheEntry | object | undefined {
     const slot = this.#slots.get(key);
-    if (slot === undefined) return undefined;
-    if (typeof slot !== 'number') return slot;
-    return this.#hit(key, slot);
+    if (slot === undefined) {
+      this.#absent = key;
+      return undefined;
+    }
+    const entry = this.#entries[slot];
+    return entry === undefined ? this.#holders[slot] : this.#hit(key, slot, entry);
   }
 
   /**
@@ -338,7 +356,7 @@ export class MemoryStore implements SyncCacheStore {
    */
   reservation(key: string): object | undefined {
     const slot = this.#slots.get(key);
-    return typeof slot === 'number' ? undefined : slot;
+    return slot === undefined ? undefined : this.#holders[slot];
   }
 
   /**
@@ -347,23 +365,74 @@ export class MemoryStore implements SyncCacheStore {
    * a cached key, a key in flight and a new one apart (DataLoader keeps one map for both).
    * A reservation is no entry: `getSync`, `get`, `keys`, `size`, the bounds and the policy
    * ignore it, and `delete` and `clear` keep it. It ends when `key` is stored
-   * ({@link setSync}, whoever writes: the store's entry is then the answer) or
-   * {@link release}d. An entry `key` held is dropped (the caller found it stale).
+   * ({@link fulfil} by the holder, or {@link setSync} by whoever writes: the store's entry
+   * is then the answer) or {@link release}d. An entry `key` held is dropped (the caller
+   * found it stale); a reservation `key` held passes to `holder`.
+   *
+   * The reservation holds a slot of the store, kept for the result: {@link fulfil} with
+   * the returned ticket stores it there without looking `key` up again (DataLoader's cache
+   * hit costs one map lookup, and so does a loader's key here, its result included).
+   *
+   * @returns the reservation's ticket, for {@link fulfil}.
    *
    * @example
    * ```ts
-   * store.reserve('user:1', pending);
+   * const ticket = store.reserve('user:1', pending);
    * // ... later, with the result:
-   * store.setSync('user:1', entry); // or, when it failed: store.release('user:1', pending)
+   * store.fulfil('user:1', ticket, pending, entry); // or, when it failed: store.release('user:1', pending)
    * ```
    */
-  reserve(key: string, holder: object): void {
-    const slots = this.#slots;
-    const old = slots.get(key);
-    if (typeof old === 'number') this.#drop(key, old);
-    else if (old !== undefined) this.#reserved--;
-    slots.set(key, holder);
+  reserve(key: string, holder: object): number {
+    // Right after a lookup missed `key` (the loader's case) it is known to be absent.
+    const old = key === this.#absent ? undefined : this.#slots.get(key);
+    if (old !== undefined) {
+      if (this.#holders[old] !== undefined) {
+        // Reserved already: the reservation (and its slot) passes to `holder`.
+        this.#holders[old] = holder;
+        return old;
+      }
+      this.#drop(key, old);
+    }
+    const slot = this.#policy.allocate();
+    this.#holders[slot] = holder;
+    this.#keys[slot] = key;
+    this.#put(key, slot);
     this.#reserved++;
+    return slot;
+  }
+
+  /**
+   * Stores `entry` as the result of `key`'s reservation by `holder`, in the slot the
+   * reservation kept (see {@link reserve}): no lookup of `key`. If `holder` no longer
+   * holds that reservation (someone stored or reserved `key` meanwhile, or the store was
+   * cleared), or `entry.size` still has to be measured, it is stored as {@link setSync}
+   * stores it.
+   *
+   * @returns as {@link setSync}: `false` if the entry was already expired or is bigger than
+   *   `maxBytes` on its own (the reservation ends either way).
+   * @throws TypeError when `sizeOf` returns something other than a finite number >= 0.
+   *
+   * @example
+   * ```ts
+   * const ticket = store.reserve('user:1', pending);
+   * store.fulfil('user:1', ticket, pending, { values: [user], storedAt: now, expiresAt: Infinity, cost: 12, size: store.measure([user], 'user:1') });
+   * ```
+   */
+  fulfil(key: string, ticket: number, holder: object, entry: CacheEntry): boolean {
+    const size = entry.size;
+    if (
+      this.#holders[ticket] !== holder ||
+      this.#keys[ticket] !== key ||
+      !(size > 0 && size < INFINITY)
+    ) {
+      return this.setSync(key, entry);
+    }
+    const expiresAt = entry.expiresAt;
+    if ((expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) || size > this.maxBytes) {
+      this.#unreserve(key, ticket);
+      return false;
+    }
+    return this.#insert(key, entry, expiresAt, size, ticket);
   }
 
   /**
@@ -378,15 +447,14 @@ export class MemoryStore implements SyncCacheStore {
    * ```
    */
   release(key: string, holder: object): boolean {
-    const slots = this.#slots;
-    if (slots.get(key) !== holder) return false;
-    slots.delete(key);
-    this.#reserved--;
+    const slot = this.#slots.get(key);
+    if (slot === undefined || this.#holders[slot] !== holder) return false;
+    this.#unreserve(key, slot);
     return true;
   }
 
-  /** A hit on `key`, held in `slot`, unless it expired (then removed and reported). */
-  #hit(key: string, slot: number): CacheEntry | undefined {
+  /** A hit on `key`'s `entry`, held in `slot`, unless it expired (then removed and reported). */
+  #hit(key: string, slot: number, entry: CacheEntry): CacheEntry | undefined {
     if (this.#expiring !== 0) {
       const expiresAt = this.#meta[2 * slot] as number;
       if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
@@ -395,7 +463,7 @@ export class MemoryStore implements SyncCacheStore {
       }
     }
     this.#policy.touch(slot);
-    return this.#entries[slot];
+    return entry;
   }
 
   /**
@@ -415,14 +483,12 @@ export class MemoryStore implements SyncCacheStore {
    */
   setSync(key: string, entry: CacheEntry): boolean {
     const slots = this.#slots;
-    const found = slots.get(key);
-    let old = typeof found === 'number' ? found : undefined;
-    // A reservation of `key` ends here: in place when the entry is stored, else removed.
-    let reservation = found !== undefined && old === undefined;
+    // The slot of `key`'s entry, or of its reservation, which ends here: in place when the
+    // entry is stored, else removed.
+    let found = slots.get(key);
     const expiresAt = entry.expiresAt;
     if (expiresAt !== INFINITY && !(expiresAt > this.#clock.now())) {
-      if (old !== undefined) this.#drop(key, old);
-      else if (reservation) this.#unreserve(key);
+      if (found !== undefined) this.#forget(key, found);
       return false;
     }
 
@@ -434,22 +500,19 @@ export class MemoryStore implements SyncCacheStore {
       } catch (error) {
         // The entry `key` held is stale whatever the new one measures.
         const stale = slots.get(key);
-        if (typeof stale === 'number') this.#drop(key, stale);
-        else if (stale !== undefined) this.#unreserve(key);
+        if (stale !== undefined) this.#forget(key, stale);
         throw error;
       }
       // sizeOf is user code: it may have changed the store.
-      const now = slots.get(key);
-      old = typeof now === 'number' ? now : undefined;
-      reservation = now !== undefined && old === undefined;
+      found = slots.get(key);
       stored = { ...entry, size };
     }
     if (size > this.maxBytes) {
-      if (old !== undefined) this.#drop(key, old);
-      else if (reservation) this.#unreserve(key);
+      if (found !== undefined) this.#forget(key, found);
       return false;
     }
 
+    const old = found !== undefined && this.#entries[found] !== undefined ? found : undefined;
     if (old !== undefined) {
       const meta = this.#meta;
       const oldSize = meta[2 * old + 1] as number;
@@ -466,7 +529,7 @@ export class MemoryStore implements SyncCacheStore {
         return true;
       }
     }
-    return this.#insert(key, stored, expiresAt, size, old, reservation);
+    return this.#insert(key, stored, expiresAt, size, found);
   }
 
   /**
@@ -482,7 +545,8 @@ export class MemoryStore implements SyncCacheStore {
    */
   deleteSync(key: string): boolean {
     const slot = this.#slots.get(key);
-    if (typeof slot !== 'number') return false;
+    // Absent, or a reservation (which delete keeps).
+    if (slot === undefined || this.#entries[slot] === undefined) return false;
     const expiresAt = this.#meta[2 * slot] as number;
     const entry = this.#drop(key, slot);
     if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
@@ -544,20 +608,28 @@ export class MemoryStore implements SyncCacheStore {
    * ```
    */
   clear(): Promise<void> {
+    const holders = this.#holders;
     const reservations =
       this.#reserved === 0
         ? undefined
-        : [...this.#slots].filter((pair) => typeof pair[1] !== 'number');
+        : [...this.#slots].flatMap(([key, slot]) => {
+            const holder = holders[slot];
+            return holder === undefined ? [] : [[key, holder] as const];
+          });
     this.#slots.clear();
-    // Reservations are no entries: computations in flight stay findable.
-    if (reservations !== undefined)
-      for (const [key, holder] of reservations) this.#slots.set(key, holder);
+    this.#absent = undefined;
     this.#policy.clear();
     this.#keys.length = 0;
     this.#entries.length = 0;
+    holders.length = 0;
     this.#meta = new Float64Array(0);
     this.#bytes = 0;
     this.#expiring = 0;
+    this.#reserved = 0;
+    // Reservations are no entries: computations in flight stay findable (in new slots:
+    // their tickets no longer match, so their results are stored as by setSync).
+    if (reservations !== undefined)
+      for (const [key, holder] of reservations) this.reserve(key, holder);
     return DONE;
   }
 
@@ -574,7 +646,8 @@ export class MemoryStore implements SyncCacheStore {
     this.prune();
     if (this.#reserved === 0) return Promise.resolve([...this.#slots.keys()]);
     const keys: string[] = [];
-    for (const [key, slot] of this.#slots) if (typeof slot === 'number') keys.push(key);
+    const entries = this.#entries;
+    for (const [key, slot] of this.#slots) if (entries[slot] !== undefined) keys.push(key);
     return Promise.resolve(keys);
   }
 
@@ -593,9 +666,11 @@ export class MemoryStore implements SyncCacheStore {
     if (this.#expiring === 0) return 0;
     const now = this.#clock.now();
     const meta = this.#meta;
+    const entries = this.#entries;
     const expired: [string, number][] = [];
     for (const [key, slot] of this.#slots) {
-      if (typeof slot === 'number' && (meta[2 * slot] as number) <= now) expired.push([key, slot]);
+      if (entries[slot] !== undefined && (meta[2 * slot] as number) <= now)
+        expired.push([key, slot]);
     }
     if (expired.length === 0) return 0;
     const dropped = expired.map(([key, slot]) => [key, this.#drop(key, slot)] as const);
@@ -636,25 +711,28 @@ export class MemoryStore implements SyncCacheStore {
   }
 
   /**
-   * Stores `stored` under `key` in a new slot, evicting what the bounds require; `old` is
-   * the slot `key` held (dropped first, its use count carried over) or `undefined`;
-   * `reservation`: `key` holds a reservation, which the entry replaces in place.
+   * Stores `stored` under `key`, evicting what the bounds require. `found` is the slot
+   * `key` holds, or `undefined`: an entry's slot is dropped first (its use count carried
+   * over) and the entry goes to a new slot; a reservation's slot takes the entry in place.
    */
   #insert(
     key: string,
     stored: CacheEntry,
     expiresAt: number,
     size: number,
-    old: number | undefined,
-    reservation: boolean,
+    found: number | undefined,
   ): boolean {
     const slots = this.#slots;
     const policy = this.#policy;
     let uses = 0;
-    if (old !== undefined) {
-      // Keep the use count across overwrites: a refreshed key is no less popular.
-      uses = policy.uses(old);
-      this.#drop(key, old);
+    let reserved: number | undefined;
+    if (found !== undefined) {
+      if (this.#entries[found] === undefined) reserved = found;
+      else {
+        // Keep the use count across overwrites: a refreshed key is no less popular.
+        uses = policy.uses(found);
+        this.#drop(key, found);
+      }
     }
 
     // Victims are reported once the store is consistent again. One victim (the usual
@@ -667,7 +745,7 @@ export class MemoryStore implements SyncCacheStore {
       const victim = policy.evict();
       if (victim === NO_SLOT) break;
       const evictedKey = this.#keys[victim] as string;
-      slots.delete(evictedKey);
+      this.#remove(evictedKey);
       const evictedEntry = this.#release(victim);
       if (victimKey === undefined) {
         victimKey = evictedKey;
@@ -678,9 +756,17 @@ export class MemoryStore implements SyncCacheStore {
       }
     }
 
-    const slot = policy.add(stored.cost, size, uses);
-    slots.set(key, slot);
-    if (reservation) this.#reserved--;
+    let slot: number;
+    if (reserved === undefined) {
+      slot = policy.allocate();
+      this.#put(key, slot);
+    } else {
+      // The reservation's slot is not tracked by the policy, so it was no victim.
+      slot = reserved;
+      this.#holders[slot] = undefined;
+      this.#reserved--;
+    }
+    policy.link(slot, stored.cost, size, uses);
     this.#keys[slot] = key;
     this.#entries[slot] = stored;
     if (2 * slot >= this.#meta.length) this.#meta = grown(this.#meta, Math.max(32, 4 * slot));
@@ -711,15 +797,35 @@ export class MemoryStore implements SyncCacheStore {
     this.#notify(key, entry, entry.expiresAt <= now ? 'expired' : 'evicted');
   }
 
-  /** Removes `key`'s reservation. */
-  #unreserve(key: string): void {
+  /** Maps `key` to its slot (an entry's or a reservation's): every write of `#slots`. */
+  #put(key: string, value: number): void {
+    this.#slots.set(key, value);
+    this.#absent = undefined;
+  }
+
+  /** Removes `key` from `#slots`: every removal (besides `clear`). */
+  #remove(key: string): void {
     this.#slots.delete(key);
+    this.#absent = undefined;
+  }
+
+  /** Removes `key`'s reservation, held in `slot`. */
+  #unreserve(key: string, slot: number): void {
+    this.#remove(key);
+    this.#holders[slot] = undefined;
+    this.#policy.free(slot);
     this.#reserved--;
+  }
+
+  /** Removes what `key` holds in `slot`: its entry, or its reservation. */
+  #forget(key: string, slot: number): void {
+    if (this.#entries[slot] === undefined) this.#unreserve(key, slot);
+    else this.#drop(key, slot);
   }
 
   /** Removes `key` (held in `slot`) from the map and the policy; returns its entry. */
   #drop(key: string, slot: number): CacheEntry {
-    this.#slots.delete(key);
+    this.#remove(key);
     this.#policy.remove(slot);
     return this.#release(slot);
   }

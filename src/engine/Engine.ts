@@ -393,7 +393,8 @@ export class Engine {
         }
         this.#executionEnded(key, label, slot.executionId, outcome, startedAt, time);
         if (values !== undefined) {
-          this.#storeLocal(key, values, time - startedAt, settings, slot, time, host.wall);
+          const cost = time - startedAt;
+          this.#storeLocal(key, values, cost, settings, slot, time, host.wall, slot.ticket);
         }
         if (requested) this.#requestEnded(key, label, slot.requestId, startedAt, outcome, time);
       },
@@ -816,7 +817,7 @@ export class Engine {
     if (store === undefined) {
       this.#flights.add(key, slot);
     } else {
-      store.reserve(key, slot);
+      slot.ticket = store.reserve(key, slot);
       this.#reservedKeys++;
     }
     host.batcher.enqueue(slot);
@@ -1110,7 +1111,8 @@ export class Engine {
 
   /**
    * Caches the result of a local execution: synchronously in a `MemoryStore` (nothing to
-   * wait for), else as {@link #store} does.
+   * wait for), else as {@link #store} does. `ticket` is the store reservation `meta` (a
+   * loader's key) holds for the result, or -1.
    */
   #storeLocal(
     key: string,
@@ -1120,6 +1122,7 @@ export class Engine {
     meta: FlightMeta,
     time: number,
     storedAt = 0,
+    ticket = -1,
   ): void {
     const memory = this.#memory;
     if (memory === undefined) {
@@ -1136,7 +1139,8 @@ export class Engine {
     const entry = this.#entry(values, cost, settings, meta, size, storedAt) as CacheEntry;
     this.#stored(key, entry, settings, meta, time);
     try {
-      memory.setSync(key, entry);
+      if (ticket < 0) memory.setSync(key, entry);
+      else memory.fulfil(key, ticket, meta, entry);
     } catch (error) {
       this.#recordCacheError(key, 'set', error);
     }

@@ -112,6 +112,8 @@ export class LoaderKey
 {
   // BatchItem
   batch: Batch<string, BatchToken> | undefined = undefined;
+  /** The ticket of the store reservation this key holds (see `MemoryStore.reserve`), else -1. */
+  ticket = -1;
 
   /**
    * State and booleans in one field (see the constants above): every key in flight is

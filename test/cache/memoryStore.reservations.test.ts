@@ -85,14 +85,85 @@ describe('MemoryStore reservations', () => {
     expect(store.entryOrReservation('a')).toBe(pending);
   });
 
+  it('fulfil stores the result in the reserved slot and ends the reservation', () => {
+    const store = new MemoryStore({ maxEntries: 2 });
+    const a = new Pending('a');
+    const ticket = store.reserve('a', a);
+    store.setSync('b', entry('B'));
+    expect(store.fulfil('a', ticket, a, { ...entry('A'), size: 8 })).toBe(true);
+    expect(store.getSync('a')?.values).toEqual(['A']);
+    expect([store.size, store.reserved, store.bytes]).toEqual([
+      2,
+      0,
+      8 + store.measure(['B'], 'b'),
+    ]);
+    expect(store.reservation('a')).toBeUndefined();
+    // A ticket is good once: fulfilling again is a plain write.
+    expect(store.fulfil('a', ticket, a, { ...entry('A2'), size: 8 })).toBe(true);
+    expect(store.getSync('a')?.values).toEqual(['A2']);
+    // The bound holds: a third key evicts the least recently used.
+    const c = new Pending('c');
+    expect(store.fulfil('c', store.reserve('c', c), c, { ...entry('C'), size: 8 })).toBe(true);
+    expect(store.size).toBe(2);
+    expect(store.getSync('b')).toBeUndefined();
+  });
+
+  it('a ticket that no longer matches stores as setSync does', async () => {
+    const store = new MemoryStore();
+    const a = new Pending('a');
+    const ticket = store.reserve('a', a);
+    // Someone else took the reservation over: whoever writes ends it.
+    const other = new Pending('a');
+    expect(store.reserve('a', other)).toBe(ticket);
+    expect(store.fulfil('a', ticket, a, entry('A'))).toBe(true);
+    expect([store.getSync('a')?.values, store.reserved]).toEqual([['A'], 0]);
+
+    // Cleared: the reservation lives on in a new slot; the old ticket still stores.
+    const b = new Pending('b');
+    const bTicket = store.reserve('b', b);
+    const c = new Pending('c');
+    store.reserve('c', c);
+    await store.clear();
+    expect([store.size, store.reserved]).toEqual([0, 2]);
+    expect(store.fulfil('b', bTicket, b, { ...entry('B'), size: 8 })).toBe(true);
+    expect(store.getSync('b')?.values).toEqual(['B']);
+    expect(store.reservation('c')).toBe(c);
+    expect([store.size, store.reserved]).toEqual([1, 1]);
+
+    // A ticket of another key, or a wrong holder, does not store into that slot.
+    const d = new Pending('d');
+    const dTicket = store.reserve('d', d);
+    expect(store.fulfil('e', dTicket, d, { ...entry('E'), size: 8 })).toBe(true);
+    expect(store.reservation('d')).toBe(d);
+    expect(store.getSync('e')?.values).toEqual(['E']);
+  });
+
+  it('fulfil with an expired or oversized entry ends the reservation and stores nothing', () => {
+    const clock = new ManualClock(T0);
+    const store = new MemoryStore({ clock, maxBytes: 100 });
+    const old = new Pending('old');
+    expect(store.fulfil('old', store.reserve('old', old), old, { ...entry('x', 0), size: 8 })).toBe(
+      false,
+    );
+    const big = new Pending('big');
+    expect(store.fulfil('big', store.reserve('big', big), big, { ...entry('x'), size: 1000 })).toBe(
+      false,
+    );
+    expect([store.size, store.reserved, store.bytes]).toEqual([0, 0, 0]);
+    expect(store.reservation('old')).toBeUndefined();
+    // The slots were given back: later entries reuse them.
+    store.setSync('k', entry('K'));
+    expect(store.getSync('k')?.values).toEqual(['K']);
+  });
+
   type Op =
-    | { kind: 'reserve' | 'release' | 'set' | 'delete' | 'get'; key: string }
+    | { kind: 'reserve' | 'release' | 'set' | 'fulfil' | 'delete' | 'get'; key: string }
     | { kind: 'clear' };
   const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     fc.record({
-      kind: fc.constantFrom('reserve', 'release', 'set', 'delete', 'get') as fc.Arbitrary<
-        'reserve' | 'release' | 'set' | 'delete' | 'get'
+      kind: fc.constantFrom('reserve', 'release', 'set', 'fulfil', 'delete', 'get') as fc.Arbitrary<
+        'reserve' | 'release' | 'set' | 'fulfil' | 'delete' | 'get'
       >,
       key: keyArb,
     }),
@@ -108,6 +179,8 @@ describe('MemoryStore reservations', () => {
         async (ops, maxEntries, policy) => {
           const store = new MemoryStore({ maxEntries, policy });
           const reserved = new Map<string, Pending>();
+          /** The ticket each key's latest reservation got (kept after it ended: stale tickets too). */
+          const tickets = new Map<string, { holder: Pending; ticket: number }>();
           for (const op of ops) {
             if (op.kind === 'clear') {
               await store.clear();
@@ -116,7 +189,7 @@ describe('MemoryStore reservations', () => {
             const { key } = op;
             if (op.kind === 'reserve') {
               const holder = new Pending(key);
-              store.reserve(key, holder);
+              tickets.set(key, { holder, ticket: store.reserve(key, holder) });
               reserved.set(key, holder);
             } else if (op.kind === 'release') {
               const holder = reserved.get(key);
@@ -124,6 +197,14 @@ describe('MemoryStore reservations', () => {
               reserved.delete(key);
             } else if (op.kind === 'set') {
               store.setSync(key, entry(key));
+              reserved.delete(key);
+            } else if (op.kind === 'fulfil') {
+              const issued = tickets.get(key) ?? { holder: new Pending(key), ticket: 0 };
+              const value = `F${key}`;
+              expect(
+                store.fulfil(key, issued.ticket, issued.holder, { ...entry(value), size: 8 }),
+              ).toBe(true);
+              expect(store.getSync(key)?.values).toEqual([value]);
               reserved.delete(key);
             } else if (op.kind === 'delete') {
               store.deleteSync(key);

@@ -46,8 +46,8 @@ export class CostAwarePolicy extends SlotPolicy {
   }
 
   /** Tracks a new entry with `uses + 1` uses. */
-  add(cost: number, size: number, uses = 0): number {
-    const slot = this.allocate();
+  link(slot: number, cost: number, size: number, uses = 0): void {
+    this.tracked();
     // `|| 0` / `|| 1` turn NaN into the floor, which Math.max alone would not.
     this.#cost[slot] = Math.max(cost || 0, 0);
     this.#bytes[slot] = Math.max(size || 1, 1);
@@ -57,7 +57,6 @@ export class CostAwarePolicy extends SlotPolicy {
     this.#heap[index] = slot;
     this.#position[slot] = index;
     this.#up(index);
-    return slot;
   }
 
   /** Counts a use of `slot` and recomputes its priority from the current `L`. */

@@ -27,8 +27,8 @@ export class LruPolicy extends SlotPolicy {
   #tail = NO_SLOT;
 
   /** Tracks a new entry as the most recently used; `cost`, `size` and `uses` are ignored. */
-  add(_cost: number, _size: number, _uses?: number): number {
-    const slot = this.allocate();
+  link(slot: number, _cost: number, _size: number, _uses?: number): void {
+    this.tracked();
     const links = this.#links;
     const tail = this.#tail;
     links[2 * slot + PREV] = tail;
@@ -36,7 +36,6 @@ export class LruPolicy extends SlotPolicy {
     if (tail === NO_SLOT) this.#head = slot;
     else links[2 * tail + NEXT] = slot;
     this.#tail = slot;
-    return slot;
   }
 
   /** Makes `slot` the most recently used. */

@@ -9,7 +9,9 @@ export function grown<A extends Int32Array | Float64Array>(array: A, capacity: n
 
 /**
  * Slot bookkeeping shared by the policies: hands out the lowest never-used slot or a
- * freed one, and grows the subclass's typed arrays by doubling when it runs out.
+ * freed one, and grows the subclass's typed arrays by doubling when it runs out. A slot
+ * is handed out ({@link allocate}) apart from being tracked ({@link link}), so a store
+ * can hold one for a value in flight; `size` counts tracked slots only.
  */
 export abstract class SlotPolicy implements EvictionPolicy {
   abstract readonly name: EvictionPolicyName;
@@ -26,7 +28,13 @@ export abstract class SlotPolicy implements EvictionPolicy {
     return this.#size;
   }
 
-  abstract add(cost: number, size: number, uses?: number): number;
+  add(cost: number, size: number, uses?: number): number {
+    const slot = this.allocate();
+    this.link(slot, cost, size, uses);
+    return slot;
+  }
+
+  abstract link(slot: number, cost: number, size: number, uses?: number): void;
   abstract touch(slot: number): void;
   abstract replace(slot: number, cost: number, size: number): void;
   abstract remove(slot: number): void;
@@ -39,8 +47,8 @@ export abstract class SlotPolicy implements EvictionPolicy {
   /** Resizes every per-slot array to `capacity` (greater than the current one). */
   protected abstract grow(capacity: number): void;
 
-  /** A free slot, growing the arrays when needed. */
-  protected allocate(): number {
+  /** A free slot, growing the arrays when needed; not tracked until {@link link}ed. */
+  allocate(): number {
     let slot = this.#free.pop();
     if (slot === undefined) {
       slot = this.#high++;
@@ -49,11 +57,19 @@ export abstract class SlotPolicy implements EvictionPolicy {
         this.grow(this.capacity);
       }
     }
-    this.#size++;
     return slot;
   }
 
-  /** Marks `slot` free for a later `allocate`. */
+  free(slot: number): void {
+    this.#free.push(slot);
+  }
+
+  /** Counts a slot that `link` starts tracking (call first: `size` includes it). */
+  protected tracked(): void {
+    this.#size++;
+  }
+
+  /** Stops counting `slot` and marks it free for a later `allocate`. */
   protected release(slot: number): void {
     this.#free.push(slot);
     this.#size--;

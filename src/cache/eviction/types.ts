@@ -67,6 +67,16 @@ export interface EvictionPolicy {
    * @param uses - uses to carry over from an entry this one replaces (see `uses`); default 0.
    */
   add(cost: number, size: number, uses?: number): number;
+  /**
+   * Hands out a free slot without tracking anything in it yet: a store holds it for a
+   * value still being computed, then tracks the entry there with {@link link}, or gives
+   * it back with {@link free}.
+   */
+  allocate(): number;
+  /** Tracks a newly stored entry in `slot`, a slot from {@link allocate}: `add` with the slot chosen already. */
+  link(slot: number, cost: number, size: number, uses?: number): void;
+  /** Gives back a slot from {@link allocate} that holds no tracked entry. */
+  free(slot: number): void;
   /** Records a use (a hit) of the entry in `slot`. */
   touch(slot: number): void;
   /**
