@@ -120,7 +120,7 @@ export class Engine {
   readonly #executorEvents: Subscription | undefined;
   readonly #events = new Subject<EngineEvent>();
   /** Subscribers of `events$`, `alerts$` and `metrics$`: plain fields, read on every request. */
-  readonly #listeners: Listeners = { events: 0, alerts: 0, changes: 0 };
+  readonly #listeners = new Listeners();
   #requestIds = 0;
   #executionIds = 0;
   /** The settings of a run given no options (built once). */
@@ -232,6 +232,8 @@ export class Engine {
       });
       this.#aggregator = aggregator;
       this.#meter = new EngineMeter(options.alerts?.windowMs ?? DEFAULT_WINDOW_MS);
+      this.#listeners.metered = true;
+      this.#listeners.update();
       this.#alertMonitor = new AlertMonitor(options.alerts ?? {}, (alert) =>
         this.#alerts.next(alert),
       );
@@ -1390,13 +1392,12 @@ export class Engine {
 
   /** Whether anything counts or listens to events: when not, nothing is recorded. */
   get #recording(): boolean {
-    return this.#meter !== undefined || this.#listeners.events > 0;
+    return this.#listeners.recording;
   }
 
   /** Whether anyone wants event objects: listeners of `events$`, or of `alerts$`. */
   get #listening(): boolean {
-    const listeners = this.#listeners;
-    return listeners.events > 0 || (this.#meter !== undefined && listeners.alerts > 0);
+    return this.#listeners.listening;
   }
 
   /** Records an event of the colder paths (prefetch, batches, coordination, errors). */
@@ -1461,24 +1462,42 @@ function runDirect<T>(work: Work<T>): Observable<T> {
 }
 
 /** How many subscribers each of the engine's outputs has. */
-interface Listeners {
-  events: number;
-  alerts: number;
-  changes: number;
+/**
+ * Subscribers of an engine's `events$`, `alerts$` and `metrics$`, and what they ask of
+ * the engine, kept as plain fields (read on every request) and updated on every change.
+ */
+class Listeners {
+  events = 0;
+  alerts = 0;
+  changes = 0;
+  /** Whether the engine counts metrics (set once, when it makes its meter). */
+  metered = false;
+  /** Whether anything counts or listens to events: when not, nothing is recorded. */
+  recording = false;
+  /** Whether anyone wants event objects: listeners of `events$`, or of `alerts$` with metrics on. */
+  listening = false;
+
+  /** Recomputes `recording` and `listening` after a count or `metered` changed. */
+  update(): void {
+    this.recording = this.metered || this.events > 0;
+    this.listening = this.events > 0 || (this.metered && this.alerts > 0);
+  }
 }
 
 /** `subject` as an Observable that counts its subscribers in `listeners[name]`. */
 function counted<T>(
   subject: Subject<T>,
   listeners: Listeners,
-  name: keyof Listeners,
+  name: 'events' | 'alerts' | 'changes',
 ): Observable<T> {
   return new Observable<T>((subscriber) => {
     listeners[name]++;
+    listeners.update();
     const subscription = subject.subscribe(subscriber);
     return () => {
       subscription.unsubscribe();
       listeners[name]--;
+      listeners.update();
     };
   });
 }
