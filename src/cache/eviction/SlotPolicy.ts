@@ -28,6 +28,7 @@ export abstract class SlotPolicy implements EvictionPolicy {
     return this.#size;
   }
 
+  /** Tracks a newly stored entry in a free slot and returns the slot. */
   add(cost: number, size: number, uses?: number): number {
     const slot = this.allocate();
     this.link(slot, cost, size, uses);
@@ -60,6 +61,7 @@ export abstract class SlotPolicy implements EvictionPolicy {
     return slot;
   }
 
+  /** Gives back a slot from {@link allocate} that holds no tracked entry. */
   free(slot: number): void {
     this.#free.push(slot);
   }
