@@ -272,6 +272,35 @@ describe('engine.loader keys in flight are reservations of the engine MemoryStor
     expect([store.reserved, engine.inFlight]).toEqual([0, 0]);
   });
 
+  it('results land in their reserved slots, or by key when a write or a clear moved them', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ cache: store });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const values = Promise.all(['a', 'b', 'c', 'd'].map((key) => firstValueFrom(load(key))));
+    await tick();
+    expect(store.reserved).toBe(4);
+    // A write of a key in flight ends its reservation; a clear moves the others to new slots.
+    const now = Date.now();
+    store.setSync('a', { values: ['mine'], storedAt: now, expiresAt: Infinity, cost: 0, size: 0 });
+    await store.clear();
+    expect([store.size, store.reserved]).toEqual([0, 3]);
+    batches.answer(0);
+    expect(await values).toEqual(['va', 'vb', 'vc', 'vd']);
+    for (const key of ['a', 'b', 'c', 'd']) expect(store.getSync(key)?.values).toEqual([`v${key}`]);
+    expect([store.size, store.reserved, engine.inFlight]).toEqual([4, 0, 0]);
+    // And loads with nothing in their way fill the slots they reserved.
+    const more = Promise.all(['e', 'f'].map((key) => firstValueFrom(load(key))));
+    await tick();
+    batches.answer(1);
+    expect(await more).toEqual(['ve', 'vf']);
+    expect([store.size, store.reserved, await store.keys()]).toEqual([
+      6,
+      0,
+      ['b', 'c', 'd', 'a', 'e', 'f'],
+    ]);
+  });
+
   it('a loader with ttl: 0 joins, and is joined by, keys in flight, and caches nothing', async () => {
     const store = new MemoryStore();
     const engine = createEngine({ cache: store });
