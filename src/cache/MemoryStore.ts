@@ -760,14 +760,15 @@ export class MemoryStore implements SyncCacheStore {
     if (reserved === undefined) {
       slot = policy.allocate();
       this.#put(key, slot);
+      this.#keys[slot] = key;
     } else {
-      // The reservation's slot is not tracked by the policy, so it was no victim.
+      // The reservation's slot is not tracked by the policy, so it was no victim; it
+      // holds `key` since `reserve`.
       slot = reserved;
       this.#holders[slot] = undefined;
       this.#reserved--;
     }
     policy.link(slot, stored.cost, size, uses);
-    this.#keys[slot] = key;
     this.#entries[slot] = stored;
     if (2 * slot >= this.#meta.length) this.#meta = grown(this.#meta, Math.max(32, 4 * slot));
     const meta = this.#meta;
