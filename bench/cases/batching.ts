@@ -116,7 +116,7 @@ export const batchingCase: BenchCase<Profile> = {
       },
       { name: 'floor (slice + Promise.all)', role: 'floor', run: () => measure(floor) },
     ];
-    const result = await compare('batching', loads, contenders, profile.heavyEffort);
+    const result = await compare('batching', loads, contenders, profile.effort);
     const expectedBatches = Math.ceil(loads / batchSize);
     const checks = [
       ...result.checks,

@@ -182,11 +182,27 @@ export class MemoryStore implements SyncCacheStore {
   /** By slot: the key (to delete it from `#slots` on eviction). */
   readonly #keys: string[] = [];
   /**
-   * By slot: the entry; `undefined` for a reservation's slot and once the slot is free, so
-   * nothing is retained.
+   * By slot: the entry; `undefined` for a reservation's slot, for an entry stored by
+   * {@link fulfil} until it is first read (`#values`, `#stamps`), and once the slot is free,
+   * so nothing is retained.
    */
   readonly #entries: (CacheEntry | undefined)[] = [];
-  /** By slot: the holder of a reservation, else `undefined`. */
+  /**
+   * By slot: the values of an entry {@link fulfil} stored as parts (its numbers in `#meta`
+   * and `#stamps`), until a read builds its {@link CacheEntry} (then `undefined`). A loader
+   * stores every key it loads, and many are never read back: an entry object (and the
+   * boxes of its three doubles) would be held for nothing, about 110 bytes a key.
+   */
+  readonly #values: (readonly unknown[] | undefined)[] = [];
+  /**
+   * By slot, for entries stored as parts: `storedAt` at `2 * slot` and `cost` at
+   * `2 * slot + 1`. Grown by doubling, only by {@link fulfil}.
+   */
+  #stamps = new Float64Array(0);
+  /**
+   * By slot: the holder of a reservation, else `undefined`. A slot of `#slots` is a
+   * reservation's exactly when its holder is set.
+   */
   readonly #holders: (object | undefined)[] = [];
   /**
    * By slot, side by side (one cache line): `expiresAt` at `2 * slot` (kept apart from the
@@ -319,8 +335,9 @@ export class MemoryStore implements SyncCacheStore {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
     const entry = this.#entries[slot];
-    // No entry: a reservation.
-    return entry === undefined ? undefined : this.#hit(key, slot, entry);
+    if (entry !== undefined) return this.#hit(key, slot, entry);
+    // An entry stored as parts, or a reservation (no entry).
+    return this.#values[slot] === undefined ? undefined : this.#hit(key, slot, this.#built(slot));
   }
 
   /**
@@ -343,7 +360,9 @@ export class MemoryStore implements SyncCacheStore {
       return undefined;
     }
     const entry = this.#entries[slot];
-    return entry === undefined ? this.#holders[slot] : this.#hit(key, slot, entry);
+    if (entry !== undefined) return this.#hit(key, slot, entry);
+    const holder = this.#holders[slot];
+    return holder !== undefined ? holder : this.#hit(key, slot, this.#built(slot));
   }
 
   /**
@@ -394,8 +413,7 @@ export class MemoryStore implements SyncCacheStore {
       this.#drop(key, old);
     }
     const slot = this.#policy.allocate();
-    this.#holders[slot] = holder;
-    this.#keys[slot] = key;
+    this.#claim(slot, key, holder);
     this.#put(key, slot);
     this.#reserved++;
     return slot;
@@ -407,6 +425,10 @@ export class MemoryStore implements SyncCacheStore {
    * holds that reservation (someone stored or reserved `key` meanwhile, or the store was
    * cleared), or `entry.size` still has to be measured, it is stored as {@link setSync}
    * stores it.
+   *
+   * The store keeps the entry's parts, not the object: its `values` array and its numbers.
+   * The first read of the key builds an equal {@link CacheEntry} (kept from then on), so a
+   * loaded key nobody reads back holds no entry object.
    *
    * @returns as {@link setSync}: `false` if the entry was already expired or is bigger than
    *   `maxBytes` on its own (the reservation ends either way).
@@ -432,7 +454,16 @@ export class MemoryStore implements SyncCacheStore {
       this.#unreserve(key, ticket);
       return false;
     }
-    return this.#insert(key, entry, expiresAt, size, ticket);
+    // The parts go in first: `onEvict`, called as the insert ends, may read the key.
+    if (2 * ticket >= this.#stamps.length) {
+      this.#stamps = grown(this.#stamps, Math.max(32, 4 * ticket));
+    }
+    const stamps = this.#stamps;
+    const cost = entry.cost;
+    stamps[2 * ticket] = entry.storedAt;
+    stamps[2 * ticket + 1] = cost;
+    this.#values[ticket] = entry.values;
+    return this.#insert(key, undefined, cost, expiresAt, size, ticket);
   }
 
   /**
@@ -451,6 +482,27 @@ export class MemoryStore implements SyncCacheStore {
     if (slot === undefined || this.#holders[slot] !== holder) return false;
     this.#unreserve(key, slot);
     return true;
+  }
+
+  /** Builds the entry of `slot`, stored as parts (see {@link fulfil}), and keeps it. */
+  #built(slot: number): CacheEntry {
+    const entry = this.#parts(slot);
+    this.#entries[slot] = entry;
+    this.#values[slot] = undefined;
+    return entry;
+  }
+
+  /** The entry of `slot`, stored as parts, as a new object. */
+  #parts(slot: number): CacheEntry {
+    const meta = this.#meta;
+    const stamps = this.#stamps;
+    return {
+      values: this.#values[slot] as readonly unknown[],
+      storedAt: stamps[2 * slot] as number,
+      expiresAt: meta[2 * slot] as number,
+      cost: stamps[2 * slot + 1] as number,
+      size: meta[2 * slot + 1] as number,
+    };
   }
 
   /** A hit on `key`'s `entry`, held in `slot`, unless it expired (then removed and reported). */
@@ -512,7 +564,7 @@ export class MemoryStore implements SyncCacheStore {
       return false;
     }
 
-    const old = found !== undefined && this.#entries[found] !== undefined ? found : undefined;
+    const old = found !== undefined && this.#holders[found] === undefined ? found : undefined;
     if (old !== undefined) {
       const meta = this.#meta;
       const oldSize = meta[2 * old + 1] as number;
@@ -524,12 +576,13 @@ export class MemoryStore implements SyncCacheStore {
         this.#expiring +=
           (expiresAt !== INFINITY ? 1 : 0) - ((meta[2 * old] as number) !== INFINITY ? 1 : 0);
         this.#entries[old] = stored;
+        this.#values[old] = undefined;
         meta[2 * old] = expiresAt;
         meta[2 * old + 1] = size;
         return true;
       }
     }
-    return this.#insert(key, stored, expiresAt, size, found);
+    return this.#insert(key, stored, stored.cost, expiresAt, size, found);
   }
 
   /**
@@ -546,7 +599,7 @@ export class MemoryStore implements SyncCacheStore {
   deleteSync(key: string): boolean {
     const slot = this.#slots.get(key);
     // Absent, or a reservation (which delete keeps).
-    if (slot === undefined || this.#entries[slot] === undefined) return false;
+    if (slot === undefined || this.#holders[slot] !== undefined) return false;
     const expiresAt = this.#meta[2 * slot] as number;
     const entry = this.#drop(key, slot);
     if (expiresAt !== INFINITY && expiresAt <= this.#clock.now()) {
@@ -621,8 +674,10 @@ export class MemoryStore implements SyncCacheStore {
     this.#policy.clear();
     this.#keys.length = 0;
     this.#entries.length = 0;
+    this.#values.length = 0;
     holders.length = 0;
     this.#meta = new Float64Array(0);
+    this.#stamps = new Float64Array(0);
     this.#bytes = 0;
     this.#expiring = 0;
     this.#reserved = 0;
@@ -646,8 +701,8 @@ export class MemoryStore implements SyncCacheStore {
     this.prune();
     if (this.#reserved === 0) return Promise.resolve([...this.#slots.keys()]);
     const keys: string[] = [];
-    const entries = this.#entries;
-    for (const [key, slot] of this.#slots) if (entries[slot] !== undefined) keys.push(key);
+    const holders = this.#holders;
+    for (const [key, slot] of this.#slots) if (holders[slot] === undefined) keys.push(key);
     return Promise.resolve(keys);
   }
 
@@ -666,10 +721,10 @@ export class MemoryStore implements SyncCacheStore {
     if (this.#expiring === 0) return 0;
     const now = this.#clock.now();
     const meta = this.#meta;
-    const entries = this.#entries;
+    const holders = this.#holders;
     const expired: [string, number][] = [];
     for (const [key, slot] of this.#slots) {
-      if (entries[slot] !== undefined && (meta[2 * slot] as number) <= now)
+      if (holders[slot] === undefined && (meta[2 * slot] as number) <= now)
         expired.push([key, slot]);
     }
     if (expired.length === 0) return 0;
@@ -714,10 +769,13 @@ export class MemoryStore implements SyncCacheStore {
    * Stores `stored` under `key`, evicting what the bounds require. `found` is the slot
    * `key` holds, or `undefined`: an entry's slot is dropped first (its use count carried
    * over) and the entry goes to a new slot; a reservation's slot takes the entry in place.
+   * `stored` is `undefined` for an entry stored as parts, already written to the
+   * reservation's slot (see {@link fulfil}).
    */
   #insert(
     key: string,
-    stored: CacheEntry,
+    stored: CacheEntry | undefined,
+    cost: number,
     expiresAt: number,
     size: number,
     found: number | undefined,
@@ -727,7 +785,7 @@ export class MemoryStore implements SyncCacheStore {
     let uses = 0;
     let reserved: number | undefined;
     if (found !== undefined) {
-      if (this.#entries[found] === undefined) reserved = found;
+      if (this.#holders[found] !== undefined) reserved = found;
       else {
         // Keep the use count across overwrites: a refreshed key is no less popular.
         uses = policy.uses(found);
@@ -739,7 +797,7 @@ export class MemoryStore implements SyncCacheStore {
     // case, a full `maxEntries`) is held in locals; more (`maxBytes`) go to an array.
     let victimKey: string | undefined;
     let victimEntry: CacheEntry | undefined;
-    let more: [string, CacheEntry][] | undefined;
+    let more: [string, CacheEntry | undefined][] | undefined;
     // Reservations count in `slots.size` (the one `key` holds too) but are no entries.
     while (slots.size - this.#reserved >= this.maxEntries || this.#bytes + size > this.maxBytes) {
       const victim = policy.evict();
@@ -760,7 +818,7 @@ export class MemoryStore implements SyncCacheStore {
     if (reserved === undefined) {
       slot = policy.allocate();
       this.#put(key, slot);
-      this.#keys[slot] = key;
+      this.#claim(slot, key, undefined);
     } else {
       // The reservation's slot is not tracked by the policy, so it was no victim; it
       // holds `key` since `reserve`.
@@ -768,7 +826,7 @@ export class MemoryStore implements SyncCacheStore {
       this.#holders[slot] = undefined;
       this.#reserved--;
     }
-    policy.link(slot, stored.cost, size, uses);
+    policy.link(slot, cost, size, uses);
     this.#entries[slot] = stored;
     if (2 * slot >= this.#meta.length) this.#meta = grown(this.#meta, Math.max(32, 4 * slot));
     const meta = this.#meta;
@@ -779,7 +837,7 @@ export class MemoryStore implements SyncCacheStore {
 
     if (victimKey !== undefined && this.#onEvict !== undefined) {
       const now = this.#clock.now();
-      this.#evicted(victimKey, victimEntry as CacheEntry, now);
+      this.#evicted(victimKey, victimEntry, now);
       if (more !== undefined) for (const [k, e] of more) this.#evicted(k, e, now);
     }
     return true;
@@ -794,8 +852,21 @@ export class MemoryStore implements SyncCacheStore {
   }
 
   /** Reports an evicted entry, as expired if its lifetime had run out by `now`. */
-  #evicted(key: string, entry: CacheEntry, now: number): void {
+  #evicted(key: string, entry: CacheEntry | undefined, now: number): void {
+    if (entry === undefined) return;
     this.#notify(key, entry, entry.expiresAt <= now ? 'expired' : 'evicted');
+  }
+
+  /**
+   * Gives `slot`, just handed out by the policy, to `key` (and to `holder`, for a
+   * reservation). Every per-slot array is written here, so each is written in slot order
+   * and stays dense: V8 turns an array written far past its end into a dictionary.
+   */
+  #claim(slot: number, key: string, holder: object | undefined): void {
+    this.#keys[slot] = key;
+    this.#holders[slot] = holder;
+    this.#entries[slot] = undefined;
+    this.#values[slot] = undefined;
   }
 
   /** Maps `key` to its slot (an entry's or a reservation's): every write of `#slots`. */
@@ -820,20 +891,30 @@ export class MemoryStore implements SyncCacheStore {
 
   /** Removes what `key` holds in `slot`: its entry, or its reservation. */
   #forget(key: string, slot: number): void {
-    if (this.#entries[slot] === undefined) this.#unreserve(key, slot);
+    if (this.#holders[slot] !== undefined) this.#unreserve(key, slot);
     else this.#drop(key, slot);
   }
 
-  /** Removes `key` (held in `slot`) from the map and the policy; returns its entry. */
-  #drop(key: string, slot: number): CacheEntry {
+  /**
+   * Removes `key` (held in `slot`) from the map and the policy; returns its entry, for
+   * `onEvict` (`undefined` without one, if it was stored as parts).
+   */
+  #drop(key: string, slot: number): CacheEntry | undefined {
     this.#remove(key);
     this.#policy.remove(slot);
     return this.#release(slot);
   }
 
-  /** Clears the per-slot data of a slot the policy has let go; returns its entry. */
-  #release(slot: number): CacheEntry {
-    const entry = this.#entries[slot] as CacheEntry;
+  /**
+   * Clears the per-slot data of a slot the policy has let go; returns its entry (built
+   * from its parts only for `onEvict`).
+   */
+  #release(slot: number): CacheEntry | undefined {
+    let entry = this.#entries[slot];
+    if (entry === undefined) {
+      if (this.#onEvict !== undefined) entry = this.#parts(slot);
+      this.#values[slot] = undefined;
+    }
     this.#entries[slot] = undefined;
     const meta = this.#meta;
     this.#bytes -= meta[2 * slot + 1] as number;
@@ -841,9 +922,9 @@ export class MemoryStore implements SyncCacheStore {
     return entry;
   }
 
-  #notify(key: string, entry: CacheEntry, reason: MemoryStoreEvictionReason): void {
+  #notify(key: string, entry: CacheEntry | undefined, reason: MemoryStoreEvictionReason): void {
     const onEvict = this.#onEvict;
-    if (onEvict === undefined) return;
+    if (onEvict === undefined || entry === undefined) return;
     try {
       onEvict(key, entry, reason);
     } catch (error) {

@@ -156,6 +156,62 @@ describe('MemoryStore reservations', () => {
     expect(store.getSync('k')?.values).toEqual(['K']);
   });
 
+  it('fulfil keeps the parts of the entry; the first read builds an equal one and keeps it', async () => {
+    const clock = new ManualClock(T0);
+    const evicted: [string, CacheEntry, string][] = [];
+    const store = new MemoryStore({
+      clock,
+      maxEntries: 2,
+      onEvict: (key, gone, reason) => evicted.push([key, gone, reason]),
+    });
+    const fulfilled = (key: string, value: unknown, ttl = Number.POSITIVE_INFINITY) => {
+      const holder = new Pending(key);
+      const now = clock.now();
+      const stored = { values: [value], storedAt: now, expiresAt: now + ttl, cost: 2.5, size: 8 };
+      expect(store.fulfil(key, store.reserve(key, holder), holder, stored)).toBe(true);
+      return stored;
+    };
+    const a = fulfilled('a', { id: 'a' });
+    expect(await store.keys()).toEqual(['a']);
+    const read = store.getSync('a');
+    expect(read).toEqual(a);
+    expect(read).not.toBe(a); // the store kept parts, not the object
+    expect(read?.values).toBe(a.values);
+    expect(store.getSync('a')).toBe(read); // built once
+    expect(store.entryOrReservation('a')).toBe(read);
+
+    // Read first by entryOrReservation; overwritten in place by setSync; deleted.
+    const b = fulfilled('b', 'B');
+    expect(store.entryOrReservation('b')).toEqual(b);
+    const c = fulfilled('c', 'C'); // evicts 'a' (least recently used)
+    expect(evicted).toEqual([['a', a, 'evicted']]);
+    expect(store.setSync('c', entry('C2'))).toBe(true);
+    expect(store.getSync('c')?.values).toEqual(['C2']);
+    expect(c.values).toEqual(['C']);
+    expect(store.deleteSync('b')).toBe(true);
+    expect([store.size, store.bytes]).toEqual([1, store.measure(['C2'], 'c')]);
+
+    // Never read: evicted, expired on read, pruned, and deleted, each reported whole.
+    evicted.length = 0;
+    await store.clear();
+    const d = fulfilled('d', 'D');
+    const e = fulfilled('e', 'E', 10);
+    const f = fulfilled('f', 'F'); // evicts 'd'
+    expect(evicted).toEqual([['d', d, 'evicted']]);
+    clock.advance(10);
+    expect(store.getSync('e')).toBeUndefined();
+    expect(evicted[1]).toEqual(['e', e, 'expired']);
+    const g = fulfilled('g', 'G', 5);
+    clock.advance(5);
+    expect(store.prune()).toBe(1);
+    expect(evicted[2]).toEqual(['g', g, 'expired']);
+    expect(await store.keys()).toEqual(['f']);
+    expect(store.deleteSync('f')).toBe(true);
+    expect(store.getSync('f')).toBeUndefined();
+    expect([store.size, store.reserved, store.bytes, evicted.length]).toEqual([0, 0, 0, 3]);
+    expect(f.values).toEqual(['F']);
+  });
+
   type Op =
     | { kind: 'reserve' | 'release' | 'set' | 'fulfil' | 'delete' | 'get'; key: string }
     | { kind: 'clear' };
@@ -177,17 +233,30 @@ describe('MemoryStore reservations', () => {
         fc.integer({ min: 1, max: 3 }),
         fc.constantFrom('lru' as const, 'cost-aware' as const),
         async (ops, maxEntries, policy) => {
-          const store = new MemoryStore({ maxEntries, policy });
+          /** The entry last written under each key while the store may still hold it. */
+          const written = new Map<string, CacheEntry>();
+          const store = new MemoryStore({
+            maxEntries,
+            policy,
+            // An evicted entry is the one written (rebuilt from its parts when fulfil stored it).
+            onEvict: (key, evicted) => {
+              expect(evicted).toEqual(written.get(key));
+              written.delete(key);
+            },
+          });
           const reserved = new Map<string, Pending>();
           /** The ticket each key's latest reservation got (kept after it ended: stale tickets too). */
           const tickets = new Map<string, { holder: Pending; ticket: number }>();
           for (const op of ops) {
             if (op.kind === 'clear') {
               await store.clear();
+              written.clear();
               continue;
             }
             const { key } = op;
             if (op.kind === 'reserve') {
+              // An entry the key held is dropped (the caller found it stale).
+              written.delete(key);
               const holder = new Pending(key);
               tickets.set(key, { holder, ticket: store.reserve(key, holder) });
               reserved.set(key, holder);
@@ -196,21 +265,24 @@ describe('MemoryStore reservations', () => {
               expect(store.release(key, holder ?? new Pending(key))).toBe(holder !== undefined);
               reserved.delete(key);
             } else if (op.kind === 'set') {
-              store.setSync(key, entry(key));
+              const stored = { ...entry(key), size: 8 };
+              store.setSync(key, stored);
+              written.set(key, stored);
               reserved.delete(key);
             } else if (op.kind === 'fulfil') {
               const issued = tickets.get(key) ?? { holder: new Pending(key), ticket: 0 };
-              const value = `F${key}`;
-              expect(
-                store.fulfil(key, issued.ticket, issued.holder, { ...entry(value), size: 8 }),
-              ).toBe(true);
-              expect(store.getSync(key)?.values).toEqual([value]);
+              const stored = { ...entry(`F${key}`), cost: ops.length, size: 8 };
+              written.set(key, stored);
+              expect(store.fulfil(key, issued.ticket, issued.holder, stored)).toBe(true);
               reserved.delete(key);
             } else if (op.kind === 'delete') {
               store.deleteSync(key);
+              written.delete(key);
             } else {
               const hit = store.getSync(key);
               if (reserved.has(key)) expect(hit).toBeUndefined();
+              // Never a wrong entry: the one written last, or (evicted) none.
+              if (hit !== undefined) expect(hit).toEqual(written.get(key));
             }
             for (const k of ['a', 'b', 'c', 'd', 'e']) {
               expect(store.reservation(k)).toBe(reserved.get(k));
@@ -221,6 +293,7 @@ describe('MemoryStore reservations', () => {
             const keys = await store.keys();
             expect(keys).toHaveLength(store.size);
             for (const k of keys) expect(reserved.has(k)).toBe(false);
+            expect(keys.every((k) => written.has(k))).toBe(true);
           }
           for (const [key, holder] of reserved) store.release(key, holder);
           expect(store.reserved).toBe(0);
