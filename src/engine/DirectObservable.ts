@@ -3,7 +3,7 @@ import {
   Observable,
   type Observer,
   Subscriber,
-  type Subscription,
+  Subscription,
   type TeardownLogic,
   type Unsubscribable,
 } from 'rxjs';
@@ -14,8 +14,10 @@ import {
  * Observable as `this` and which calls {@link request}.
  *
  * Subscribed with a plain observer or a `next` function (not a `Subscriber`, as operators
- * pass), it subscribes a {@link DirectSubscriber}: one object where RxJS makes three (a
- * safe subscriber, the observer wrapper it calls, and the array holding the teardown).
+ * pass), it first lets the subclass serve the observer at once ({@link serveNow}: a cache
+ * hit needs no subscription at all), and otherwise subscribes a {@link DirectSubscriber}:
+ * one object where RxJS makes three (a safe subscriber, the observer wrapper it calls,
+ * and the array holding the teardown).
  * A loader's keys wait for their batch all at once, so every byte a subscription holds is
  * held 100,000 times over in a large load (and copied by each young-generation GC); a
  * cache hit of `engine.run` allocates that much less per request.
@@ -39,6 +41,16 @@ export abstract class DirectObservable<V> extends Observable<V> {
   /** One subscription: serves `subscriber` and returns its teardown. */
   abstract request(subscriber: Subscriber<unknown>): TeardownLogic;
 
+  /**
+   * Serves a plain observer to its end at once, if the subclass can (every value, then
+   * the end, through {@link nextTo} and {@link completeTo}, which keep a safe subscriber's
+   * rules): `subscribe` then returns a closed subscription and allocates none. Returns
+   * `false`, having called nothing, when the subscription has to be made.
+   */
+  serveNow(_observer: Partial<Observer<V>>): boolean {
+    return false;
+  }
+
   override subscribe(observerOrNext?: Partial<Observer<V>> | ((value: V) => void)): Subscription;
   /** @deprecated Use an observer (as RxJS 7 does). */
   override subscribe(
@@ -58,11 +70,16 @@ export abstract class DirectObservable<V> extends Observable<V> {
       !config.useDeprecatedNextContext &&
       !config.useDeprecatedSynchronousErrorHandling
     ) {
-      if (typeof observerOrNext === 'function') {
-        return this.#subscribeDirect(new DirectSubscriber<V>({ next: observerOrNext }));
-      }
-      if (!isSubscriberLike(observerOrNext)) {
-        return this.#subscribeDirect(new DirectSubscriber<V>(observerOrNext));
+      const observer =
+        typeof observerOrNext === 'function'
+          ? { next: observerOrNext }
+          : isSubscriberLike(observerOrNext)
+            ? undefined
+            : observerOrNext;
+      if (observer !== undefined) {
+        // Served at once: what RxJS returns then is a subscription already closed.
+        if (this.serveNow(observer)) return Subscription.EMPTY;
+        return this.#subscribeDirect(new DirectSubscriber<V>(observer));
       }
     }
     // RxJS tells an observer from a `next` function at run time, as it does here.
@@ -153,6 +170,40 @@ export class DirectSubscriber<V> extends Subscriber<V> {
     } finally {
       this.unsubscribe();
     }
+  }
+}
+
+/**
+ * Hands `value` to a plain observer as a safe subscriber does: a missing `next` is
+ * skipped, and a throw is reported as unhandled, never to the producer.
+ *
+ * @example
+ * ```ts
+ * nextTo(observer, cached); // in a DirectObservable's serveNow
+ * ```
+ */
+export function nextTo<V>(observer: Partial<Observer<V>>, value: V): void {
+  if (observer.next === undefined) return;
+  try {
+    observer.next(value);
+  } catch (thrown) {
+    reportUnhandled(thrown);
+  }
+}
+
+/**
+ * Ends a plain observer as a safe subscriber does (a throw is reported as unhandled).
+ *
+ * @example
+ * ```ts
+ * completeTo(observer); // after the last nextTo
+ * ```
+ */
+export function completeTo<V>(observer: Partial<Observer<V>>): void {
+  try {
+    observer.complete?.();
+  } catch (thrown) {
+    reportUnhandled(thrown);
   }
 }
 

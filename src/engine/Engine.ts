@@ -7,6 +7,7 @@ import {
   merge,
   Observable,
   type ObservableInput,
+  type Observer,
   of,
   Subject,
   type Subscriber,
@@ -43,6 +44,7 @@ import { SingleFlight } from '../sharing/SingleFlight.js';
 import { PerformanceClock } from '../util/PerformanceClock.js';
 import { TurnClock } from '../util/TurnClock.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
+import { completeTo, nextTo } from './DirectObservable.js';
 import { EngineMeter } from './EngineMeter.js';
 import { KeyObservable, type KeyRequests } from './KeyObservable.js';
 import { type BatchToken, type LoaderBatcher, type LoaderHost, LoaderKey } from './LoaderKey.js';
@@ -133,7 +135,13 @@ export class Engine {
   readonly #runs: RunRequests = {
     request: (run, subscriber) =>
       this.#request(run.key, run.work as Work<unknown>, run.settings, run.priority, subscriber),
+    serve: (run, observer) => this.#serveRun(run.key, run.settings, observer),
   };
+  /**
+   * The key {@link #serveRun} just found no valid entry for: the subscription it then
+   * makes, at once and with nothing in between, skips that second lookup.
+   */
+  #missedKey: string | undefined = undefined;
   /** What local executions report to (built once, shared by every execution). */
   readonly #executionHost: ExecutionHost;
 
@@ -549,17 +557,46 @@ export class Engine {
     subscriber: Subscriber<T>,
   ): void {
     const values = hit.values;
-    const meter = this.#meter;
-    if (meter !== undefined) {
-      meter.servedFromCache(hit.tier ?? 0, this.#turnClock.now(), values.length > 0);
-      this.#changed();
-    }
-    if (this.#unusedPrefetches.size > 0) this.#prefetchUsed(key, label);
+    this.#countServedHit(key, label, hit);
     for (let i = 0; i < values.length; i++) {
       if (subscriber.closed) break;
       subscriber.next(freezeValue(values[i]) as T);
     }
     subscriber.complete();
+  }
+
+  /** Counts a hit served at once with no event objects (see {@link #serveCountedHit}). */
+  #countServedHit(key: string, label: string | undefined, hit: CacheEntry): void {
+    const meter = this.#meter;
+    if (meter !== undefined) {
+      meter.servedFromCache(hit.tier ?? 0, this.#turnClock.now(), hit.values.length > 0);
+      this.#changed();
+    }
+    if (this.#unusedPrefetches.size > 0) this.#prefetchUsed(key, label);
+  }
+
+  /**
+   * A run subscribed with a plain observer: a cache hit nobody wants event objects of is
+   * served to the observer at once, as {@link #serveCountedHit} serves a subscriber, with
+   * no subscription made. Returns `false` otherwise (nothing called, nothing counted).
+   */
+  #serveRun(
+    key: string,
+    settings: ExecutionSettings,
+    observer: Partial<Observer<unknown>>,
+  ): boolean {
+    if (!settings.useCache || this.#listening) return false;
+    const hit = this.#peek(key);
+    if (hit === undefined) {
+      this.#missedKey = key;
+      return false;
+    }
+    ++this.#requestIds;
+    const values = hit.values;
+    this.#countServedHit(key, settings.label, hit);
+    for (let i = 0; i < values.length; i++) nextTo(observer, freezeValue(values[i]));
+    completeTo(observer);
+    return true;
   }
 
   /**
@@ -576,7 +613,10 @@ export class Engine {
     const requestId = ++this.#requestIds;
     const label = settings.label;
     const listening = this.#listening;
-    if (settings.useCache && !listening) {
+    // #serveRun found no entry for `key` just now, when it made this subscription.
+    const missed = key === this.#missedKey;
+    this.#missedKey = undefined;
+    if (settings.useCache && !listening && !missed) {
       const hit = this.#peek(key);
       if (hit !== undefined) {
         this.#serveCountedHit(key, label, hit, subscriber);

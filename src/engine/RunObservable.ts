@@ -1,4 +1,4 @@
-import type { Subscriber, TeardownLogic } from 'rxjs';
+import type { Observer, Subscriber, TeardownLogic } from 'rxjs';
 import type { Priority, Work } from '../executor/types.js';
 import { DirectObservable } from './DirectObservable.js';
 import type { ExecutionSettings } from './LocalExecution.js';
@@ -8,12 +8,20 @@ import type { ExecutionSettings } from './LocalExecution.js';
  *
  * @example
  * ```ts
- * const runs: RunRequests = { request: (run, subscriber) => engine.subscribeRun(run, subscriber) };
+ * const runs: RunRequests = {
+ *   request: (run, subscriber) => engine.subscribeRun(run, subscriber),
+ *   serve: (run, observer) => engine.serveHit(run, observer),
+ * };
  * ```
  */
 export interface RunRequests {
   /** One subscription of `run`; returns its teardown. */
   request(run: RunObservable<unknown>, subscriber: Subscriber<unknown>): TeardownLogic;
+  /**
+   * Serves `observer` from the cache at once if `run`'s key is a hit nobody wants event
+   * objects of (see {@link DirectObservable.serveNow}); `false` otherwise.
+   */
+  serve(run: RunObservable<unknown>, observer: Partial<Observer<unknown>>): boolean;
 }
 
 /**
@@ -46,5 +54,9 @@ export class RunObservable<T> extends DirectObservable<T> {
 
   request(subscriber: Subscriber<unknown>): TeardownLogic {
     return this.runs.request(this as RunObservable<unknown>, subscriber);
+  }
+
+  override serveNow(observer: Partial<Observer<T>>): boolean {
+    return this.runs.serve(this as RunObservable<unknown>, observer as Partial<Observer<unknown>>);
   }
 }
