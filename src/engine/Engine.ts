@@ -138,10 +138,12 @@ export class Engine {
     serve: (run, observer) => this.#serveRun(run.key, run.settings, observer),
   };
   /**
-   * The key {@link #serveRun} just found no valid entry for: the subscription it then
-   * makes, at once and with nothing in between, skips that second lookup.
+   * The key {@link #serveRun} or {@link #serveKey} just looked up and did not serve, and
+   * what the lookup found (`undefined` for #serveRun: no valid entry). The subscription
+   * made then, at once and with nothing in between, takes it instead of a second lookup.
    */
-  #missedKey: string | undefined = undefined;
+  #lookedUpKey: string | undefined = undefined;
+  #lookedUp: CacheEntry | object | undefined = undefined;
   /** What local executions report to (built once, shared by every execution). */
   readonly #executionHost: ExecutionHost;
 
@@ -412,9 +414,13 @@ export class Engine {
     // One subscribe function and one object per loader: `load(key)` allocates no closure.
     const requests: KeyRequests =
       store === undefined
-        ? { request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber) }
+        ? {
+            request: (key, subscriber) => this.#request(key, host, settings, priority, subscriber),
+            serve: (key, observer) => this.#serveRun(key, settings, observer),
+          }
         : {
             request: (key, subscriber) => this.#requestKey(key, host, store, priority, subscriber),
+            serve: (key, observer) => this.#serveKey(key, store, settings.label, observer),
           };
     return (key: string) => {
       assertKey(key);
@@ -437,12 +443,11 @@ export class Engine {
     const requestId = ++this.#requestIds;
     const label = host.settings.label;
     const listening = this.#listening;
+    // #serveKey looked `key` up just now, when it made this subscription.
     let found: CacheEntry | object | undefined;
-    try {
-      found = store.entryOrReservation(key);
-    } catch (error) {
-      this.#recordCacheError(key, 'get', error);
-    }
+    if (key === this.#lookedUpKey) found = this.#lookedUp;
+    else found = this.#lookUp(key, store);
+    this.#forgetLookup();
     let flight: SharedFlight<unknown, FlightMeta> | undefined;
     let hit: CacheEntry | undefined;
     if (found instanceof LoaderKey) {
@@ -576,9 +581,10 @@ export class Engine {
   }
 
   /**
-   * A run subscribed with a plain observer: a cache hit nobody wants event objects of is
-   * served to the observer at once, as {@link #serveCountedHit} serves a subscriber, with
-   * no subscription made. Returns `false` otherwise (nothing called, nothing counted).
+   * A run (or a loader's key, over a cache other than a `MemoryStore`) subscribed with a
+   * plain observer: a cache hit nobody wants event objects of is served to the observer at
+   * once, as {@link #serveCountedHit} serves a subscriber, with no subscription made.
+   * Returns `false` otherwise (nothing called, nothing counted).
    */
   #serveRun(
     key: string,
@@ -588,15 +594,64 @@ export class Engine {
     if (!settings.useCache || this.#listening) return false;
     const hit = this.#peek(key);
     if (hit === undefined) {
-      this.#missedKey = key;
+      this.#lookedUpKey = key;
+      this.#lookedUp = undefined;
       return false;
     }
+    this.#serveObserver(key, settings.label, hit, observer);
+    return true;
+  }
+
+  /**
+   * A loader's key subscribed with a plain observer, its keys in flight held by `store`
+   * (see {@link #requestKey}): a valid entry nobody wants event objects of is served at
+   * once, as {@link #serveRun} serves one.
+   */
+  #serveKey(
+    key: string,
+    store: MemoryStore,
+    label: string | undefined,
+    observer: Partial<Observer<unknown>>,
+  ): boolean {
+    if (this.#listening) return false;
+    const found = this.#lookUp(key, store);
+    if (found !== undefined && !(found instanceof LoaderKey) && this.#valid(found as CacheEntry)) {
+      this.#serveObserver(key, label, found as CacheEntry, observer);
+      return true;
+    }
+    this.#lookedUpKey = key;
+    this.#lookedUp = found;
+    return false;
+  }
+
+  /** Serves `hit` to a plain observer at once and counts it (see {@link #serveRun}). */
+  #serveObserver(
+    key: string,
+    label: string | undefined,
+    hit: CacheEntry,
+    observer: Partial<Observer<unknown>>,
+  ): void {
     ++this.#requestIds;
     const values = hit.values;
-    this.#countServedHit(key, settings.label, hit);
+    this.#countServedHit(key, label, hit);
     for (let i = 0; i < values.length; i++) nextTo(observer, freezeValue(values[i]));
     completeTo(observer);
-    return true;
+  }
+
+  /** `store`'s entry or reservation for `key`; a failing store is a miss, reported. */
+  #lookUp(key: string, store: MemoryStore): CacheEntry | object | undefined {
+    try {
+      return store.entryOrReservation(key);
+    } catch (error) {
+      this.#recordCacheError(key, 'get', error);
+      return undefined;
+    }
+  }
+
+  /** Ends what {@link #serveRun} or {@link #serveKey} remembered of their lookup. */
+  #forgetLookup(): void {
+    this.#lookedUpKey = undefined;
+    this.#lookedUp = undefined;
   }
 
   /**
@@ -614,8 +669,8 @@ export class Engine {
     const label = settings.label;
     const listening = this.#listening;
     // #serveRun found no entry for `key` just now, when it made this subscription.
-    const missed = key === this.#missedKey;
-    this.#missedKey = undefined;
+    const missed = key === this.#lookedUpKey;
+    this.#forgetLookup();
     if (settings.useCache && !listening && !missed) {
       const hit = this.#peek(key);
       if (hit !== undefined) {

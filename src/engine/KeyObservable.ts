@@ -1,4 +1,4 @@
-import type { Subscriber, TeardownLogic } from 'rxjs';
+import type { Observer, Subscriber, TeardownLogic } from 'rxjs';
 import { DirectObservable } from './DirectObservable.js';
 
 /**
@@ -6,12 +6,20 @@ import { DirectObservable } from './DirectObservable.js';
  *
  * @example
  * ```ts
- * const requests: KeyRequests = { request: (key, subscriber) => engine.subscribeKey(key, subscriber) };
+ * const requests: KeyRequests = {
+ *   request: (key, subscriber) => engine.subscribeKey(key, subscriber),
+ *   serve: (key, observer) => engine.serveHit(key, observer),
+ * };
  * ```
  */
 export interface KeyRequests {
   /** One subscription of `key`'s Observable; returns its teardown. */
   request(key: string, subscriber: Subscriber<unknown>): TeardownLogic;
+  /**
+   * Serves `observer` from the cache at once if `key` is a hit nobody wants event objects
+   * of (see {@link DirectObservable.serveNow}); `false` otherwise.
+   */
+  serve(key: string, observer: Partial<Observer<unknown>>): boolean;
 }
 
 /**
@@ -38,5 +46,9 @@ export class KeyObservable<V> extends DirectObservable<V> {
 
   request(subscriber: Subscriber<unknown>): TeardownLogic {
     return this.requests.request(this.key, subscriber);
+  }
+
+  override serveNow(observer: Partial<Observer<V>>): boolean {
+    return this.requests.serve(this.key, observer as Partial<Observer<unknown>>);
   }
 }

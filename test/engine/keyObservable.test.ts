@@ -1,5 +1,5 @@
-import { createEngine, MemoryStore } from 'eed';
-import { config, Subject, Subscription, toArray } from 'rxjs';
+import { type CacheEntry, createEngine, MemoryStore, TieredCache } from 'eed';
+import { config, Subject, Subscriber, Subscription, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /** A batch function whose calls are answered by hand. */
@@ -142,5 +142,76 @@ describe('load(key).subscribe with a plain observer (one subscriber object, as R
     } finally {
       config.useDeprecatedSynchronousErrorHandling = false;
     }
+  });
+  it('a cached key is served at once, to a closed subscription, and counted as a hit', async () => {
+    const engine = createEngine();
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    load('a').subscribe();
+    await vi.advanceTimersByTimeAsync(0);
+    batches.answer(0, ['va']);
+    const seen: string[] = [];
+    const hit = load('a').subscribe({
+      next: (v) => seen.push(v),
+      complete: () => seen.push('end'),
+    });
+    expect(seen).toEqual(['va', 'end']);
+    expect(hit).toBe(Subscription.EMPTY);
+    const metrics = engine.metrics();
+    expect([metrics.requests, metrics.cacheHits, metrics.cacheMisses]).toEqual([2, 1, 1]);
+    // Over a cache that is no MemoryStore, the same.
+    const tiered = createEngine({
+      cache: new TieredCache({ tiers: [{ store: new MemoryStore() }] }),
+    });
+    const other = manualBatches();
+    const loadOther = tiered.loader(other.loadBatch);
+    loadOther('b').subscribe();
+    await vi.advanceTimersByTimeAsync(0);
+    other.answer(0, ['vb']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(loadOther('b').subscribe((v) => seen.push(v))).toBe(Subscription.EMPTY);
+    expect(seen.at(-1)).toBe('vb');
+  });
+
+  it('trying the hit first costs a new key or a key in flight no second lookup', async () => {
+    class CountingStore extends MemoryStore {
+      lookups = 0;
+      override entryOrReservation(key: string): CacheEntry | object | undefined {
+        this.lookups++;
+        return super.entryOrReservation(key);
+      }
+    }
+    const cache = new CountingStore();
+    const engine = createEngine({ cache });
+    const batches = manualBatches();
+    const load = engine.loader(batches.loadBatch);
+    const lookupsOf = (subscribe: () => void) => {
+      const before = cache.lookups;
+      subscribe();
+      return cache.lookups - before;
+    };
+    const seen: string[] = [];
+    // A Subscriber goes through RxJS and the engine's subscription path only.
+    const viaSubscriber = (key: string) =>
+      lookupsOf(() => {
+        load(key).subscribe(
+          new Subscriber<string>({
+            next: (v) => seen.push(v),
+            error: () => {},
+            complete: () => {},
+          }),
+        );
+      });
+    const viaObserver = (key: string) =>
+      lookupsOf(() => {
+        load(key).subscribe((v) => seen.push(v));
+      });
+    expect([viaSubscriber('a'), viaObserver('b')]).toEqual([1, 1]); // new keys
+    expect([viaSubscriber('a'), viaObserver('b')]).toEqual([1, 1]); // keys in flight
+    await vi.advanceTimersByTimeAsync(0);
+    batches.answer(0);
+    expect([viaSubscriber('a'), viaObserver('b')]).toEqual([1, 1]); // hits
+    expect(seen).toEqual(['va', 'va', 'vb', 'vb', 'va', 'vb']);
+    expect([engine.inFlight, cache.reserved]).toEqual([0, 0]);
   });
 });
