@@ -47,6 +47,17 @@ export class EngineMeter {
   readonly #completion = new LatencySketch();
   readonly #window: SlidingCounters;
   #lastTime = 0;
+  /**
+   * Hits served at once from tier 0 at `#servedAt` (see {@link servedFromCache}) not yet
+   * added to the counts above: while the turn's time stays the same, each costs one
+   * increment. They are added, at the time they happened, before anything else is counted
+   * in the window and before anything reads the counts, so nothing tells them apart from
+   * hits counted one by one.
+   */
+  #served = 0;
+  /** How many of `#served` had values (each had its first value then). */
+  #servedWithValues = 0;
+  #servedAt = 0;
   /** Bumped on every change, so an unchanged snapshot is returned as is. */
   #version = 0;
   #snapshotVersion = -1;
@@ -78,13 +89,21 @@ export class EngineMeter {
 
   /**
    * A request served synchronously from cache tier `tier` at `time`: the request, the
-   * hit, its first value (when `withValues`) and its completion, all at `time`.
+   * hit, its first value (when `withValues`) and its completion, all at `time`. Counts
+   * the same as `request()`, `hit(tier, time)`, `firstValue(0)` and `completed(0)`; hits
+   * from tier 0 in one turn (one `time`) are added up first and counted together.
    */
   servedFromCache(tier: number, time: number, withValues: boolean): void {
-    this.#requests++;
-    if (withValues) this.#firstValue.record(0);
-    this.#completion.record(0);
-    this.hit(tier, time);
+    if (tier !== 0) {
+      this.#countServed(tier, time, 1, withValues ? 1 : 0);
+      return;
+    }
+    if (time !== this.#servedAt) {
+      this.#settleServed();
+      this.#servedAt = time;
+    }
+    this.#served++;
+    if (withValues) this.#servedWithValues++;
   }
 
   /** A run was served from cache tier `tier` at `time`. */
@@ -161,6 +180,7 @@ export class EngineMeter {
 
   /** `base`'s window (tasks) with this meter's counts (executions, hits), for alerts. */
   window(base: WindowCounts): WindowCounts {
+    this.#settleServed();
     const own = this.#window.totals(this.#lastTime);
     return {
       ended: base.ended,
@@ -174,6 +194,7 @@ export class EngineMeter {
 
   /** `base` (the aggregator's snapshot) with this meter's counts; unchanged inputs give the same object. */
   snapshot(base: MetricsSnapshot): MetricsSnapshot {
+    this.#settleServed();
     if (base === this.#snapshotBase && this.#version === this.#snapshotVersion) {
       return this.#snapshot as MetricsSnapshot;
     }
@@ -211,10 +232,31 @@ export class EngineMeter {
     return snapshot;
   }
 
-  #add(field: WindowField, time: number): void {
+  #add(field: WindowField, time: number, count = 1): void {
+    if (this.#served > 0) this.#settleServed();
     if (time > this.#lastTime) this.#lastTime = time;
-    this.#window.add(field, time);
+    this.#window.add(field, time, count);
     this.#version++;
+  }
+
+  /** Counts the hits served at once that {@link servedFromCache} held back. */
+  #settleServed(): void {
+    const served = this.#served;
+    if (served === 0) return;
+    const withValues = this.#servedWithValues;
+    this.#served = 0;
+    this.#servedWithValues = 0;
+    this.#countServed(0, this.#servedAt, served, withValues);
+  }
+
+  /** `count` requests served from tier `tier` at `time`, `withValues` of them with values. */
+  #countServed(tier: number, time: number, count: number, withValues: number): void {
+    this.#requests += count;
+    this.#firstValue.recordMany(0, withValues);
+    this.#completion.recordMany(0, count);
+    this.#hits += count;
+    this.#tierHits[tier] = (this.#tierHits[tier] ?? 0) + count;
+    this.#add(WINDOW_FIELD.hits, time, count);
   }
 }
 

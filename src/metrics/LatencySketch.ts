@@ -72,12 +72,26 @@ export class LatencySketch {
 
   /** Records one duration in ms (negative values count as 0). Allocates nothing. */
   record(ms: number): void {
+    this.recordMany(ms, 1);
+  }
+
+  /**
+   * Records `count` durations of `ms` each, as `count` calls of {@link record} would
+   * (a `count` below 1 records nothing).
+   *
+   * @example
+   * ```ts
+   * sketch.recordMany(0, servedAtOnce); // every hit served at once took no time
+   * ```
+   */
+  recordMany(ms: number, count: number): void {
+    if (!(count >= 1)) return;
     // biome-ignore lint/complexity/useMathMinMax: NaN must count as 0, which Math.max would not do.
     const value = ms > 0 ? ms : 0;
     const bucket = bucketOf(value * PER_MS);
     this.#buckets ??= new Float64Array(TOP + 1);
-    this.#buckets[bucket] = (this.#buckets[bucket] as number) + 1;
-    this.#count++;
+    this.#buckets[bucket] = (this.#buckets[bucket] as number) + count;
+    this.#count += count;
     if (value > this.#max) this.#max = value;
     if (value < this.#min) this.#min = value;
   }

@@ -76,11 +76,11 @@ export class SlidingCounters {
     this.#rotateFrom = this.#bucketMs * EARLY;
   }
 
-  /** Counts one occurrence of `field` (a {@link WINDOW_FIELD} column) at `time`. */
-  add(field: WindowField, time: number): void {
+  /** Counts `count` (default 1) occurrences of `field` (a {@link WINDOW_FIELD} column) at `time`. */
+  add(field: WindowField, time: number, count = 1): void {
     if (!(time < this.#rotateFrom)) this.#rotate(time);
     const index = this.#row + field;
-    this.#counts[index] = (this.#counts[index] as number) + 1;
+    this.#counts[index] = (this.#counts[index] as number) + count;
   }
 
   /** The sums over the window ending at `time`. */
