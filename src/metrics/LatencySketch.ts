@@ -1,3 +1,5 @@
+import { assertCount } from '../executor/validate.js';
+
 /** Durations up to this (ms) share the lowest bucket. */
 const FLOOR_MS = 0.001;
 /** Durations are counted in units of the floor: 1 µs. */
@@ -72,12 +74,13 @@ export class LatencySketch {
 
   /** Records one duration in ms (negative values count as 0). Allocates nothing. */
   record(ms: number): void {
-    this.recordMany(ms, 1);
+    this.#add(ms, 1);
   }
 
   /**
-   * Records `count` durations of `ms` each, as `count` calls of {@link record} would
-   * (a `count` below 1 records nothing).
+   * Records `count` durations of `ms` each, as `count` calls of {@link record} would.
+   *
+   * @throws RangeError when `count` is not an integer from 0 to `Number.MAX_SAFE_INTEGER`.
    *
    * @example
    * ```ts
@@ -85,7 +88,11 @@ export class LatencySketch {
    * ```
    */
   recordMany(ms: number, count: number): void {
-    if (!(count >= 1)) return;
+    assertCount('count', count, 0, Number.MAX_SAFE_INTEGER);
+    if (count > 0) this.#add(ms, count);
+  }
+
+  #add(ms: number, count: number): void {
     // biome-ignore lint/complexity/useMathMinMax: NaN must count as 0, which Math.max would not do.
     const value = ms > 0 ? ms : 0;
     const bucket = bucketOf(value * PER_MS);

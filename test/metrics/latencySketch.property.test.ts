@@ -76,4 +76,34 @@ describe('LatencySketch', () => {
     expect(sketch.quantile(1)).toBeGreaterThan(TOP_MS);
     expect(new LatencySketch().quantile(0.5)).toBe(0);
   });
+  it('records many durations at once as that many records of one (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(duration, fc.integer({ min: 0, max: 20 })), { maxLength: 30 }),
+        (runs) => {
+          const many = new LatencySketch();
+          const one = new LatencySketch();
+          for (const [value, count] of runs) {
+            many.recordMany(value, count);
+            for (let i = 0; i < count; i++) one.record(value);
+          }
+          expect(many.count).toBe(one.count);
+          expect(many.max).toBe(one.max);
+          for (const q of [0, 0.25, 0.5, 0.9, 0.99, 1]) {
+            expect(many.quantile(q)).toBe(one.quantile(q));
+          }
+        },
+      ),
+    );
+  });
+
+  it('rejects a count that is not an integer from 0 up, naming it', () => {
+    const sketch = new LatencySketch();
+    for (const count of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => sketch.recordMany(1, count)).toThrow(RangeError);
+    }
+    expect(() => sketch.recordMany(1, -1)).toThrow(/count must be an integer .*received -1/);
+    sketch.recordMany(1, 0);
+    expect(sketch.count).toBe(0);
+  });
 });
