@@ -41,10 +41,10 @@ import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.j
 import type { MetricsSnapshot } from '../metrics/types.js';
 import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
+import { completeTo, nextTo } from '../util/DirectObservable.js';
 import { PerformanceClock } from '../util/PerformanceClock.js';
 import { TurnClock } from '../util/TurnClock.js';
 import type { AcquireOptions, Coordinator, CoordinatorLease } from './coordinator.js';
-import { completeTo, nextTo } from './DirectObservable.js';
 import { EngineMeter } from './EngineMeter.js';
 import { KeyObservable, type KeyRequests } from './KeyObservable.js';
 import { type BatchToken, type LoaderBatcher, type LoaderHost, LoaderKey } from './LoaderKey.js';

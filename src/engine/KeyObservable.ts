@@ -1,5 +1,5 @@
 import type { Observer, Subscriber, TeardownLogic } from 'rxjs';
-import { DirectObservable } from './DirectObservable.js';
+import { DirectObservable } from '../util/DirectObservable.js';
 
 /**
  * Where the Observables of one `engine.loader` subscribe: one object per loader.

@@ -1,6 +1,6 @@
 import type { Observer, Subscriber, TeardownLogic } from 'rxjs';
 import type { Priority, Work } from '../executor/types.js';
-import { DirectObservable } from './DirectObservable.js';
+import { DirectObservable } from '../util/DirectObservable.js';
 import type { ExecutionSettings } from './LocalExecution.js';
 
 /**

@@ -1,10 +1,11 @@
-import { from, Observable, Subscriber } from 'rxjs';
+import { from, type Observable, Subscriber } from 'rxjs';
 import { AbortError, PreemptedError } from '../errors.js';
 import type { ExecutorEvent } from '../metrics/events.js';
 import { LinkedList } from '../util/LinkedList.js';
 import { Listeners } from '../util/Listeners.js';
 import { PerformanceClock } from '../util/PerformanceClock.js';
 import { isPromiseLike } from './isPromiseLike.js';
+import { ScheduledObservable } from './ScheduledObservable.js';
 import { Task, type TaskOwner, type TaskSink, TaskState } from './Task.js';
 import {
   type Clock,
@@ -140,8 +141,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
   schedule<T>(work: Work<T>, options: ScheduleOptions = NO_OPTIONS): Observable<T> {
     const priority = options.priority ?? 'normal';
     if (priority !== 'normal') assertPriority('priority', priority);
-    // The task is its own teardown: unsubscribing cancels it.
-    return new Observable<T>((subscriber) => this.submit(work, options, priority, subscriber));
+    return new ScheduledObservable(this, work, options, priority);
   }
 
   stats(): ExecutorStats {
