@@ -413,6 +413,8 @@ interface RealTask {
   subject: Subject<unknown>;
   subscription: Subscription;
   started: boolean;
+  /** The signal its work was called with. */
+  signal: AbortSignal | undefined;
   ended: boolean;
   error: unknown;
 }
@@ -492,14 +494,16 @@ class ScheduleCommand implements fc.Command<Model, Real> {
       subject: new Subject(),
       subscription: undefined as unknown as Subscription,
       started: false,
+      signal: undefined,
       ended: false,
       error: undefined,
     };
     r.tasks.set(id, real);
     real.subscription = r.executor
       .schedule(
-        () => {
+        (signal) => {
           real.started = true;
+          real.signal = signal;
           return real.subject;
         },
         { priority: this.priority, preemptible: this.preemptible },
@@ -549,12 +553,16 @@ class UnsubscribeCommand implements fc.Command<Model, Real> {
   run(m: Model, r: Real): void {
     const live = [...m.running, ...m.lanes.flat()].sort((a, b) => a.id - b.id);
     const task = live[this.index % live.length] as ModelTask;
-    const from = m.running.includes(task) ? m.running : (m.lanes[task.lane] as ModelTask[]);
+    const running = m.running.includes(task);
+    const from = running ? m.running : (m.lanes[task.lane] as ModelTask[]);
     from.splice(from.indexOf(task), 1);
     modelDrain(m);
     const real = r.tasks.get(task.id) as RealTask;
     real.subscription.unsubscribe();
     real.ended = true;
+    // A running task's signal is aborted by the unsubscription; a queued one never ran.
+    if (running) expect(real.signal?.aborted).toBe(true);
+    else expect(real.signal).toBeUndefined();
     compare(m, r);
   }
   toString = () => `unsubscribe(${this.index})`;

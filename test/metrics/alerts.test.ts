@@ -105,6 +105,25 @@ describe('engine alerts and metrics', () => {
     expect(alerts).toContain('low-cache-hit-rate:firing');
   });
 
+  it('fires high-redundancy when executions repeat a validly cached key, and resolves', async () => {
+    const engine = createEngine({ alerts: { minSamples: 3, maxRedundancy: 0.5 } });
+    const alerts: string[] = [];
+    engine.alerts$.subscribe((a) => alerts.push(`${a.kind}:${a.state}:${a.value.toFixed(2)}`));
+    const redundancy = () => alerts.filter((a) => a.startsWith('high-redundancy'));
+    await firstValueFrom(engine.run('k', async () => 'k'));
+    // Runs that skip the cache while 'k' is validly cached execute redundantly.
+    for (let i = 0; i < 3; i++) {
+      await firstValueFrom(engine.run('k', async () => 'k', { cache: false }));
+    }
+    // It fires once enough samples exist: 2 of 3 executions redundant.
+    expect(redundancy()).toEqual(['high-redundancy:firing:0.67']);
+    expect(engine.metrics().redundantExecutions).toBe(3);
+    // Executions of new keys bring the share back under the threshold.
+    for (const key of ['a', 'b', 'c', 'd']) await firstValueFrom(engine.run(key, async () => key));
+    // 3 of 6 is no longer above 0.5.
+    expect(redundancy()).toEqual(['high-redundancy:firing:0.67', 'high-redundancy:resolved:0.50']);
+  });
+
   it('fills executor metrics: tasks, parallelization, speedup, handoff', async () => {
     const engine = createEngine({ executor: { concurrency: 2 } });
     await Promise.all(
