@@ -1,6 +1,6 @@
 import { createEngine, MemoryStore } from 'eed';
 import fc from 'fast-check';
-import { lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, Observable, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 
 /** Whether `value` and everything reachable from it is frozen (primitives are). */
@@ -62,6 +62,40 @@ describe('every value handed out is deep-frozen (DESIGN: sharing and caching)', 
         }
       }),
       { numRuns: 200 },
+    );
+  });
+  it('to joiners of an execution in flight, before and after its values arrive', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 3 }), async (values) => {
+        const engine = createEngine();
+        // The work emits one value at a time, with a macrotask between values.
+        const work = () =>
+          new Observable<unknown>((subscriber) => {
+            const copies = structuredClone(values);
+            let i = 0;
+            const emit = () => {
+              if (i === copies.length) {
+                subscriber.complete();
+                return;
+              }
+              subscriber.next(copies[i++]);
+              timer = setTimeout(emit, 0);
+            };
+            let timer = setTimeout(emit, 0);
+            return () => clearTimeout(timer);
+          });
+        const first = collect<unknown>((o) => engine.run('k', work).subscribe(o));
+        const joinedBefore = collect<unknown>((o) => engine.run('k', work).subscribe(o));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        // Joins after the first value: the values so far are replayed, then the rest.
+        const joinedDuring = collect<unknown>((o) => engine.run('k', work).subscribe(o));
+        for (const got of await Promise.all([first, joinedBefore, joinedDuring])) {
+          expect(got).toEqual(values);
+          expect(got.every((v) => deepFrozen(v))).toBe(true);
+        }
+        expect(engine.metrics()).toMatchObject({ executions: 1, joins: 2 });
+      }),
+      { numRuns: 100 },
     );
   });
 });
