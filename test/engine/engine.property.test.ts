@@ -3,6 +3,12 @@ import fc from 'fast-check';
 import { Observable, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 
+/** Whether `value` and everything reachable from it is frozen (primitives are). */
+function deepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(deepFrozen);
+}
+
 type Outcome = 'succeed' | 'fail' | 'hang';
 type Action =
   | {
@@ -178,7 +184,12 @@ describe('deduplication invariants (engine.run under arbitrary interleavings)', 
           expect(engine.inFlight).toBe(0);
           expect(engine.executor.stats()).toMatchObject({ running: 0, queued: 0 });
           expect(active.size).toBe(0);
-          expect(engine.metrics().redundancyRate).toBe(0);
+          const metrics = engine.metrics();
+          expect(metrics.redundancyRate).toBe(0);
+          // Snapshots are immutable (immer), all the way down.
+          expect(deepFrozen(metrics)).toBe(true);
+          // Every run here looks the cache up: each request is a hit, a join or a miss.
+          expect(metrics.requests).toBe(metrics.cacheHits + metrics.cacheMisses + metrics.joins);
         },
       ),
       { numRuns: 300 },
