@@ -220,7 +220,7 @@ export class TieredCache implements CacheStore {
     const results = await Promise.all(
       this.#tiers.map((tier, index) =>
         this.#available(index, key)
-          ? tier.store.delete(key).then(
+          ? attempt(() => tier.store.delete(key)).then(
               (deleted) => {
                 tier.breaker.succeeded();
                 return deleted;
@@ -239,7 +239,9 @@ export class TieredCache implements CacheStore {
   async clear(): Promise<void> {
     await Promise.all(
       this.#tiers.map((tier, index) =>
-        tier.store.clear().catch((error: unknown) => this.#failed(index, '', 'clear', error)),
+        attempt(() => tier.store.clear()).catch((error: unknown) =>
+          this.#failed(index, '', 'clear', error),
+        ),
       ),
     );
   }
@@ -248,7 +250,7 @@ export class TieredCache implements CacheStore {
     const lists = await Promise.all(
       this.#tiers.map((tier, index) =>
         this.#available(index, '')
-          ? tier.store.keys().catch((error: unknown) => {
+          ? attempt(() => tier.store.keys()).catch((error: unknown) => {
               this.#failed(index, '', 'keys', error);
               return [] as string[];
             })
@@ -280,21 +282,17 @@ export class TieredCache implements CacheStore {
     });
   }
 
-  /** Writes `entry` to tier `index` with that tier's lifetime; never rejects. */
-  /** Writes one tier; resolves whether it took the entry (never rejects). */
+  /**
+   * Writes `entry` to tier `index` with that tier's lifetime; resolves whether the tier
+   * took it (never rejects).
+   */
   #write(index: number, key: string, entry: CacheEntry): Promise<boolean> {
     const tier = this.#tiers[index]!;
     if (!this.#available(index, key)) return Promise.resolve(false);
     const expiresAt = Math.min(entry.expiresAt, entry.storedAt + tier.ttl);
     if (expiresAt <= this.#clock.now()) return Promise.resolve(true);
     const own = expiresAt === entry.expiresAt ? entry : { ...entry, expiresAt };
-    let write: Promise<void>;
-    try {
-      write = tier.store.set(key, own);
-    } catch (error) {
-      write = Promise.reject(error);
-    }
-    return write.then(
+    return attempt(() => tier.store.set(key, own)).then(
       () => {
         tier.breaker.succeeded();
         return true;
@@ -348,4 +346,17 @@ export class TieredCache implements CacheStore {
 function isValueError(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'UnserializableValueError' || name === 'DataCloneError';
+}
+
+/**
+ * `operation()`'s promise, with a synchronous throw (a store that misbehaves) turned into
+ * its rejection, so one tier's failure is reported like any other and never stops the
+ * calls to the tiers after it.
+ */
+function attempt<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return operation();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -168,6 +168,32 @@ describe('TieredCache', () => {
     expect(await cache.get('d')).toMatchObject({ values: ['back'], tier: 1 });
   });
 
+  it('reports a tier whose clear, keys or delete throws synchronously, and still asks the others', async () => {
+    const top = new FakeStore();
+    const broken = new FakeStore();
+    const bottom = new FakeStore();
+    const thrown = new Error('sync failure');
+    const throwNow = () => {
+      throw thrown;
+    };
+    Object.assign(broken, { clear: throwNow, keys: throwNow, delete: throwNow });
+    const cache = new TieredCache({
+      tiers: [{ store: top }, { store: broken }, { store: bottom }],
+    });
+    const errors: string[] = [];
+    cache.events$.subscribe((e) => {
+      if (e.type === 'tier-error' && e.error === thrown) errors.push(`${e.operation}@${e.tier}`);
+    });
+    await cache.set('k', entry('v', Date.now(), Number.POSITIVE_INFINITY));
+    await cache.set('j', entry('w', Date.now(), Number.POSITIVE_INFINITY));
+    await expect(cache.keys()).resolves.toEqual(['k', 'j']);
+    await expect(cache.delete('k')).resolves.toBe(true);
+    expect(top.map.has('k') || bottom.map.has('k')).toBe(false);
+    await expect(cache.clear()).resolves.toBeUndefined();
+    expect(top.map.size + bottom.map.size).toBe(0);
+    expect(errors).toEqual(['keys@1', 'delete@1', 'clear@1']);
+  });
+
   it('rejects bad options naming them', () => {
     expect(() => new TieredCache({ tiers: [] })).toThrow(/tiers.*0/);
     expect(() => new TieredCache({ tiers: [{ store: {} as CacheStore }] })).toThrow(
