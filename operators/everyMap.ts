@@ -3,7 +3,7 @@ import {
   resolveShortCircuitOptions,
   shortCircuitInternals,
 } from '../src/shortCircuit/shortCircuitInternals.js';
-import type { PredicateMapOptions } from './someMap.js';
+import type { PredicateMapOptions } from '../src/shortCircuit/types.js';
 
 /**
  * `Array#every` over an async predicate, run in parallel: emits `false` as soon as one

@@ -1,3 +1,4 @@
+export type { PredicateMapOptions } from '../src/shortCircuit/types.js';
 export type { BatchMapOptions } from './batchMap.js';
 export { batchMap } from './batchMap.js';
 export type { CacheMapOptions } from './cacheMap.js';
@@ -13,5 +14,4 @@ export type { ParallelMapOptions } from './parallelMap.js';
 export { parallelMap } from './parallelMap.js';
 export type { PrefetchOperatorOptions } from './prefetch.js';
 export { prefetch } from './prefetch.js';
-export type { PredicateMapOptions } from './someMap.js';
 export { someMap } from './someMap.js';

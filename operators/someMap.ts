@@ -3,18 +3,7 @@ import {
   resolveShortCircuitOptions,
   shortCircuitInternals,
 } from '../src/shortCircuit/shortCircuitInternals.js';
-import type { ShortCircuitOptions } from '../src/shortCircuit/types.js';
-
-/**
- * Options of {@link someMap} and {@link everyMap}: a cap, a shared executor, a priority
- * lane, a label, and where to report work saved (see {@link ShortCircuitOptions}).
- *
- * @example
- * ```ts
- * const options: PredicateMapOptions = { concurrency: 8, priority: 'critical' };
- * ```
- */
-export interface PredicateMapOptions extends ShortCircuitOptions {}
+import type { PredicateMapOptions } from '../src/shortCircuit/types.js';
 
 /**
  * `Array#some` over an async predicate, run in parallel: emits `true` as soon as one

@@ -38,3 +38,14 @@ export interface ShortCircuitOptions extends ParallelOptions {
   /** The clock of the events' `time`. Default: `performance.now()`. */
   clock?: Clock;
 }
+
+/**
+ * Options of `someMap` and `everyMap`: a cap, a shared executor, a priority
+ * lane, a label, and where to report work saved (see {@link ShortCircuitOptions}).
+ *
+ * @example
+ * ```ts
+ * const options: PredicateMapOptions = { concurrency: 8, priority: 'critical' };
+ * ```
+ */
+export interface PredicateMapOptions extends ShortCircuitOptions {}
