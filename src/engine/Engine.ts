@@ -1556,7 +1556,6 @@ function runDirect<T>(work: Work<T>): Observable<T> {
   });
 }
 
-/** How many subscribers each of the engine's outputs has. */
 /**
  * Subscribers of an engine's `events$`, `alerts$` and `metrics$`, and what they ask of
  * the engine, kept as plain fields (read on every request) and updated on every change.

@@ -108,9 +108,7 @@ export class EngineMeter {
 
   /** A run was served from cache tier `tier` at `time`. */
   hit(tier: number, time: number): void {
-    this.#hits++;
-    this.#tierHits[tier] = (this.#tierHits[tier] ?? 0) + 1;
-    this.#add(WINDOW_FIELD.hits, time);
+    this.#countHits(tier, time, 1);
   }
 
   /** A run missed the cache at `time`. */
@@ -254,6 +252,11 @@ export class EngineMeter {
     this.#requests += count;
     this.#firstValue.recordMany(0, withValues);
     this.#completion.recordMany(0, count);
+    this.#countHits(tier, time, count);
+  }
+
+  /** `count` hits from tier `tier` at `time`. */
+  #countHits(tier: number, time: number, count: number): void {
     this.#hits += count;
     this.#tierHits[tier] = (this.#tierHits[tier] ?? 0) + count;
     this.#add(WINDOW_FIELD.hits, time, count);

@@ -142,13 +142,7 @@ export class DirectSubscriber<V> extends Subscriber<V> {
   }
 
   protected override _next(value: V): void {
-    const observer = this.#observer;
-    if (observer.next === undefined) return;
-    try {
-      observer.next(value);
-    } catch (thrown) {
-      reportUnhandled(thrown);
-    }
+    nextTo(this.#observer, value);
   }
 
   protected override _error(error: unknown): void {
@@ -164,11 +158,8 @@ export class DirectSubscriber<V> extends Subscriber<V> {
   }
 
   protected override _complete(): void {
-    const observer = this.#observer;
     try {
-      observer.complete?.();
-    } catch (thrown) {
-      reportUnhandled(thrown);
+      completeTo(this.#observer);
     } finally {
       this.unsubscribe();
     }
