@@ -314,23 +314,26 @@ export class PriorityExecutor implements Executor, TaskOwner {
     }
   }
 
+  /** Moves a queued task to the tail of a higher lane. */
   #move(task: Task, priority: Priority, now: number): void {
     const fromPriority = task.priority;
     this.#lanes[rank(fromPriority)].remove(task);
     task.priority = priority;
     task.laneSince = now;
     this.#lanes[rank(priority)].push(task);
-    if (this.#events.active) {
-      this.#events.emit({
-        type: 'promoted',
-        time: now,
-        taskId: task.id,
-        label: task.label,
-        priority,
-        executorId: this.id,
-        from: fromPriority,
-      });
-    }
+    if (this.#events.active) this.#emitPromoted(task, fromPriority, now);
+  }
+
+  #emitPromoted(task: Task, from: Priority, now: number): void {
+    this.#events.emit({
+      type: 'promoted',
+      time: now,
+      taskId: task.id,
+      label: task.label,
+      priority: task.priority,
+      executorId: this.id,
+      from,
+    });
   }
 
   /** The running preemptible task to abort for the highest waiting non-background task. */
@@ -496,25 +499,37 @@ export class PriorityExecutor implements Executor, TaskOwner {
     inner?.unsubscribe();
   }
 
-  /** Applies a {@link TaskControl} change: raise a queued task's lane, or pin a running one. */
+  /**
+   * Applies a {@link TaskControl} change: pins the task (never preemptible again) and, for
+   * a higher `priority`, moves a queued task to that lane's tail, or counts a running one
+   * in that lane from now on (a raised background task frees its place under
+   * `backgroundConcurrency`, so queued background work may start).
+   */
   #raise(task: Task, priority: Priority | undefined): void {
-    if (task.state === TaskState.Running) {
-      if (task.preemptible) {
-        task.preemptible = false;
-        task.list?.remove(task);
-      }
-      return;
+    const running = task.state === TaskState.Running;
+    if (!running && task.state !== TaskState.Queued) return;
+    if (task.preemptible) {
+      task.preemptible = false;
+      // A running preemptible task is in its lane's list of preemption victims.
+      if (running) task.list?.remove(task);
     }
-    if (task.state !== TaskState.Queued) return;
-    task.preemptible = false;
-    if (priority !== undefined && rank(priority) < rank(task.priority)) {
-      this.#depth++;
-      try {
-        this.#move(task, priority, this.#time());
-        this.#drain();
-      } finally {
-        this.#leave();
-      }
+    if (priority === undefined || rank(priority) >= rank(task.priority)) return;
+    this.#depth++;
+    try {
+      if (running) this.#promoteRunning(task, priority);
+      else this.#move(task, priority, this.#time());
+      this.#drain();
+    } finally {
+      this.#leave();
     }
+  }
+
+  /** Counts a running task in a higher lane from now on. */
+  #promoteRunning(task: Task, priority: Priority): void {
+    const fromPriority = task.priority;
+    this.#runningByRank[rank(fromPriority)]--;
+    this.#runningByRank[rank(priority)]++;
+    task.priority = priority;
+    if (this.#events.active) this.#emitPromoted(task, fromPriority, this.#time());
   }
 }

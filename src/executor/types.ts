@@ -128,8 +128,11 @@ export class TaskControl {
   }
 
   /**
-   * Raises the task to `priority` (never lowers it). A queued task moves to the tail of
-   * the higher lane; a running one stops being preemptible.
+   * Raises the task to `priority` (never lowers it) and pins it: it is never preempted
+   * from then on. A queued task moves to the tail of the higher lane; a running one
+   * counts in the higher lane from then on (`stats().runningByPriority`), so a raised
+   * background task no longer takes one of the `backgroundConcurrency` places. Either
+   * way a `promoted` event tells of the change.
    */
   raise(priority: Priority): void {
     if (this.#priority === undefined || rank(priority) < rank(this.#priority)) {

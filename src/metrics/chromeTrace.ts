@@ -149,11 +149,13 @@ interface OpenTask {
   readonly executorId: number;
   readonly slot: number;
   readonly label: string | undefined;
-  readonly priority: Priority;
-  readonly preemptible: boolean;
+  /** Raised (with `preemptible` cleared) when the running task is promoted. */
+  priority: Priority;
+  preemptible: boolean;
   readonly start: number;
   readonly waitedMs: number | undefined;
-  readonly promotedFrom: Priority | undefined;
+  /** The lane the task was first queued in, if it was promoted since. */
+  promotedFrom: Priority | undefined;
 }
 
 /** Per-executor bookkeeping. */
@@ -243,7 +245,8 @@ function argsOf(event: ExecutionEvent): Record<string, TraceArg> {
  *   label (or `task <id>`), with category = its priority (`normal`, `critical`,
  *   `background`, plus `,preemptible`) and args `{ taskId, priority, preemptible,
  *   outcome, waitedMs, label?, promotedFrom? }`; `waitedMs` is the time from `queued` to
- *   `started`. Colors (`cname`, honoured by chrome://tracing; Perfetto picks colors
+ *   `started`; a task promoted (while queued or running) shows its final priority, with
+ *   `promotedFrom` the lane it was queued in. Colors (`cname`, honoured by chrome://tracing; Perfetto picks colors
  *   from slice names, so search there by category or args): background work `grey`,
  *   failed `terrible` (red), preempted `bad`, cancelled `yellow`. A task still running
  *   when the events stop ends at the last event's time with `outcome: 'unfinished'`.
@@ -372,9 +375,19 @@ export function toChromeTrace(
         count(event.executorId, event.time);
         break;
       }
-      case 'promoted':
-        promotedFrom.set(`${event.executorId}:${event.taskId}`, event.from);
+      case 'promoted': {
+        const key = `${event.executorId}:${event.taskId}`;
+        const running = open.get(key);
+        if (running === undefined) {
+          if (!promotedFrom.has(key)) promotedFrom.set(key, event.from);
+        } else {
+          // A running task now counts in the higher lane and can no longer be preempted.
+          running.promotedFrom ??= event.from;
+          running.priority = event.priority;
+          running.preemptible = false;
+        }
         break;
+      }
       case 'started': {
         const key = `${event.executorId}:${event.taskId}`;
         const t = track(event.executorId);

@@ -299,6 +299,21 @@ describe('engine.run', () => {
     expect(prefetchWork).toHaveBeenCalledTimes(1);
     expect(engine.metrics().prefetch).toEqual({ issued: 1, used: 1, wasted: 0, precision: 1 });
   });
+
+  it("a joined running prefetch moves to the caller's lane and frees its background place", async () => {
+    const executor = createExecutor({ concurrency: 2, backgroundConcurrency: 1 });
+    const engine = createEngine({ executor });
+    const gate = deferred<string>();
+    engine.prefetch('p', () => gate.promise);
+    const next = vi.fn(async () => 'q');
+    engine.prefetch('q', next);
+    expect(executor.stats().queuedByPriority.background).toBe(1); // one background place
+    const got = firstValueFrom(engine.run('p', async () => 'again', { priority: 'critical' }));
+    expect(executor.stats().runningByPriority).toEqual({ critical: 1, normal: 0, background: 1 });
+    expect(next).toHaveBeenCalledTimes(1);
+    gate.resolve('prefetched');
+    expect(await got).toBe('prefetched');
+  });
 });
 
 describe('engine.prefetch', () => {

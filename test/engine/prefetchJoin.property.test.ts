@@ -22,6 +22,9 @@ import { describe, expect, it } from 'vitest';
  * 3. A prefetch counts as a subscriber: once a real caller joined it, its signal is never
  *    aborted (not by preemption, not when the callers leave); a run's execution is aborted
  *    only when no subscriber is left.
+ * 4. A running execution a higher caller joins counts in the caller's lane from then on
+ *    (a 'promoted' event): a joined prefetch no longer holds background capacity, and no
+ *    slot stays idle while queued work could start.
  */
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
@@ -344,12 +347,15 @@ async function play(
     let expected: { taskId: number; from: Priority; to: Priority } | undefined;
     if (kind === 'join' && task !== undefined) {
       task.joined = true;
-      // Guarantee 2: a queued execution moves to the tail of a higher caller's lane.
-      if (task.state === 'queued' && rank(priority) < rank(task.lane)) {
+      // Guarantee 2: a queued execution moves to the tail of a higher caller's lane; a
+      // running one counts in that lane from now on.
+      if (task.state !== 'done' && rank(priority) < rank(task.lane)) {
         expected = { taskId: task.id, from: task.lane, to: priority };
-        removeQueued(task);
+        if (task.state === 'queued') {
+          removeQueued(task);
+          laneOf(priority).push(task.id);
+        }
         task.lane = priority;
-        laneOf(priority).push(task.id);
       }
     }
     const sub: SubModel = {
@@ -407,20 +413,44 @@ async function play(
     sub.subscription?.unsubscribe();
   };
 
+  /**
+   * Guarantee 4: the executor counts each running task in its (possibly raised) lane, and
+   * leaves no slot idle that a queued task could take.
+   */
+  const checkAccounting = (when: string) => {
+    const running = { critical: 0, normal: 0, background: 0 };
+    for (const task of tasks.values()) if (task.state === 'running') running[task.lane]++;
+    const stats = executor.stats();
+    if (JSON.stringify(stats.runningByPriority) !== JSON.stringify(running)) {
+      problems.push(
+        `${when}: running ${JSON.stringify(stats.runningByPriority)}, model ${JSON.stringify(running)}`,
+      );
+    }
+    const queued = stats.queuedByPriority;
+    const startable =
+      queued.critical + queued.normal > 0 ||
+      (queued.background > 0 && stats.runningByPriority.background < backgroundConcurrency);
+    if (stats.running < concurrency && startable) {
+      problems.push(`${when}: a slot idle while work could start: ${JSON.stringify(stats)}`);
+    }
+  };
+
   const driver = (async () => {
-    for (const step of steps) {
+    for (const [i, step] of steps.entries()) {
       await s.schedule(Promise.resolve(), step.kind);
       if (step.kind === 'prefetch') doPrefetch(step.key);
       else if (step.kind === 'run') doRun(step.key, step.priority);
       else if (step.kind === 'leave') doLeave(step.index);
       else if (step.kind === 'hold') held = true;
       else release();
+      checkAccounting(`after step ${i} (${step.kind})`);
     }
     release();
   })();
   await s.waitFor(driver);
   await s.waitIdle();
   await settleMicrotasks();
+  checkAccounting('at the end');
 
   // Every run still subscribed got exactly the value of the execution it subscribed to;
   // one that joined a prefetch got the value of the prefetch's own (single) work call.

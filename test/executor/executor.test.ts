@@ -1059,6 +1059,61 @@ describe('TaskControl', () => {
     expect(h.started()).toEqual(['b', 'c']);
   });
 
+  it('a running background task raised counts in its new lane and frees background capacity', () => {
+    const h = harness({ concurrency: 3, backgroundConcurrency: 1 });
+    h.record();
+    const control = new TaskControl();
+    const b1 = h.run('b1', { priority: 'background', preemptible: true, control });
+    h.run('b2', { priority: 'background' });
+    expect(h.started()).toEqual(['b1']);
+    control.raise('normal');
+    // b1 no longer holds the one background place: b2 starts in the free slot.
+    expect(h.started()).toEqual(['b1', 'b2']);
+    expect(h.executor.stats().runningByPriority).toEqual({
+      critical: 0,
+      normal: 1,
+      background: 1,
+    });
+    expect(h.events.filter((e) => e.type === 'promoted')).toEqual([
+      expect.objectContaining({ taskId: 1, from: 'background', priority: 'normal' }),
+    ]);
+    // Pinned: critical work waits for a free slot rather than preempting b1.
+    h.run('c1', { priority: 'critical' });
+    h.run('c2', { priority: 'critical' });
+    expect(b1.errored).toBe(false);
+    expect(h.started()).toEqual(['b1', 'b2', 'c1']);
+    b1.subject.complete();
+    expect(h.events.filter((e) => 'taskId' in e && e.taskId === 1).at(-1)).toMatchObject({
+      type: 'completed',
+      priority: 'normal',
+    });
+    expect(h.started()).toEqual(['b1', 'b2', 'c1', 'c2']);
+    h.get('b2').subject.complete();
+    h.get('c1').subject.complete();
+    h.get('c2').subject.complete();
+    expect(h.executor.stats()).toEqual(zeroStats);
+  });
+
+  it('a running task raised to its own or a lower lane is only pinned', () => {
+    const h = harness({ concurrency: 2 });
+    h.record();
+    const control = new TaskControl();
+    const n = h.run('n', { priority: 'normal', preemptible: true, control });
+    control.raise('background');
+    control.raise('normal');
+    expect(h.events.some((e) => e.type === 'promoted')).toBe(false);
+    expect(h.executor.stats().runningByPriority).toEqual({
+      critical: 0,
+      normal: 1,
+      background: 0,
+    });
+    h.run('c1', { priority: 'critical' });
+    h.run('c2', { priority: 'critical' });
+    expect(n.errored).toBe(false);
+    n.subject.complete();
+    expect(h.started()).toEqual(['n', 'c1', 'c2']);
+  });
+
   it('a queued task raised into a higher lane can preempt, and is itself pinned', () => {
     const h = harness({ concurrency: 1 });
     h.record();

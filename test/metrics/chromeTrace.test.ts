@@ -331,6 +331,31 @@ describe('toChromeTrace', () => {
     expect(slices(trace)[0]!.args.promotedFrom).toBe('background');
   });
 
+  it('shows a task promoted while running in its final lane, from the lane it was queued in', () => {
+    const trace = toChromeTrace([
+      { type: 'queued', time: 0, ...task(1, 'background'), preemptible: true },
+      {
+        type: 'started',
+        time: 1,
+        ...task(1, 'background'),
+        slot: 0,
+        preemptible: true,
+        expectedMs: undefined,
+      },
+      { type: 'promoted', time: 2, ...task(1, 'normal'), from: 'background' },
+      { type: 'promoted', time: 3, ...task(1, 'critical'), from: 'normal' },
+      { type: 'completed', time: 4, ...task(1, 'critical'), slot: 0 },
+    ]);
+    expectValidTrace(trace);
+    const [slice] = slices(trace);
+    expect(slice).toMatchObject({
+      ts: 1000,
+      dur: 3000,
+      cat: 'critical',
+      args: { priority: 'critical', preemptible: false, promotedFrom: 'background' },
+    });
+  });
+
   it('traces a real engine: joins, cache hits and prefetches with their keys', async () => {
     const engine = createEngine({ executor: { concurrency: 2 } });
     const events: ExecutionEvent[] = [];
