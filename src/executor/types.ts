@@ -132,7 +132,7 @@ export class TaskControl {
    * from then on. A queued task moves to the tail of the higher lane; a running one
    * counts in the higher lane from then on (`stats().runningByPriority`), so a raised
    * background task no longer takes one of the `backgroundConcurrency` places. Either
-   * way a `promoted` event tells of the change.
+   * change of lane is announced by a `promoted` event.
    */
   raise(priority: Priority): void {
     if (this.#priority === undefined || rank(priority) < rank(this.#priority)) {

@@ -246,10 +246,11 @@ function argsOf(event: ExecutionEvent): Record<string, TraceArg> {
  *   `background`, plus `,preemptible`) and args `{ taskId, priority, preemptible,
  *   outcome, waitedMs, label?, promotedFrom? }`; `waitedMs` is the time from `queued` to
  *   `started`; a task promoted (while queued or running) shows its final priority, with
- *   `promotedFrom` the lane it was queued in. Colors (`cname`, honoured by chrome://tracing; Perfetto picks colors
- *   from slice names, so search there by category or args): background work `grey`,
- *   failed `terrible` (red), preempted `bad`, cancelled `yellow`. A task still running
- *   when the events stop ends at the last event's time with `outcome: 'unfinished'`.
+ *   `promotedFrom` the lane it was queued in. Colors (`cname`, honoured by
+ *   chrome://tracing; Perfetto picks colors from slice names, so search there by category
+ *   or args): background work `grey`, failed `terrible` (red), preempted `bad`,
+ *   cancelled `yellow`. A task still running when the events stop ends at the last
+ *   event's time with `outcome: 'unfinished'`.
  * - **A `tasks` counter per executor** (`ph: 'C'`) with `running` and `queued`.
  * - **An engine process** (`"eed engine"`, one `engine` track, `pid` one above the
  *   highest `executorId`) with **instant markers** (`ph: 'i'`, scope `t`, category
