@@ -170,7 +170,10 @@ export class Engine {
   };
 
   /** Alerts as thresholds are crossed and recovered (see {@link AlertThresholds}). */
-  readonly alerts$: Observable<Alert> = counted(this.#alerts, this.#listeners, 'alerts');
+  readonly alerts$: Observable<Alert> = counted(this.#alerts, this.#listeners, 'alerts', () =>
+    // The monitor sees no events while no one listens: it keeps no task it saw start.
+    this.#alertMonitor?.reset(),
+  );
 
   constructor(options: EngineOptions = {}) {
     const executor = options.executor;
@@ -1578,11 +1581,15 @@ class Listeners {
   }
 }
 
-/** `subject` as an Observable that counts its subscribers in `listeners[name]`. */
+/**
+ * `subject` as an Observable that counts its subscribers in `listeners[name]`, calling
+ * `idle` when the last one leaves.
+ */
 function counted<T>(
   subject: Subject<T>,
   listeners: Listeners,
   name: 'events' | 'alerts' | 'changes',
+  idle?: () => void,
 ): Observable<T> {
   return new Observable<T>((subscriber) => {
     listeners[name]++;
@@ -1592,6 +1599,7 @@ function counted<T>(
       subscription.unsubscribe();
       listeners[name]--;
       listeners.update();
+      if (listeners[name] === 0) idle?.();
     };
   });
 }

@@ -47,9 +47,16 @@ export interface Alert {
  * ```
  */
 export interface AlertThresholds {
-  /** Window (ms) over which ratios are judged. Default 60,000. */
+  /**
+   * Window (ms) over which ratios are judged. Default 60,000. Read by the engine, which
+   * sizes its metrics window with it; an `AlertMonitor` used on its own judges the window
+   * it is given.
+   */
   windowMs?: number;
-  /** Ratios are judged only once the window holds this many samples. Default 20. */
+  /**
+   * Ratios are judged only once the window holds this many samples (tasks ended, executions,
+   * cache lookups); until then an alert keeps its state, firing or not. Default 20.
+   */
   minSamples?: number;
   /** `low-parallelization` below this ratio (seed: 50%). Default 0.5. */
   minParallelization?: number;
@@ -60,6 +67,8 @@ export interface AlertThresholds {
   /**
    * `slow-execution` when a task takes longer than its `expectedMs`, or, without one, than
    * this multiple of its label's observed p95 (once the label has `minSamples` runs). Default 3.
+   * Only completed tasks are judged and learned from; each label (unlabelled tasks being
+   * one more) fires and resolves on its own.
    */
   slowFactor?: number;
 }
@@ -89,12 +98,16 @@ const MAX_LABELS = 1_000;
 export class AlertMonitor {
   readonly #settings: Resolved;
   readonly #emit: (alert: Alert) => void;
-  readonly #firing = new Set<string>();
+  /** Ratio alerts firing, by kind. */
+  readonly #firing = new Set<AlertKind>();
+  /** Labels whose slow-execution alert fires (`undefined` for unlabelled tasks). */
+  readonly #slowLabels = new Set<string | undefined>();
   readonly #started = new Map<
     number,
     { time: number; label: string | undefined; expectedMs: number | undefined }
   >();
-  readonly #durations = new Map<string, LatencySketch>();
+  /** Durations of completed tasks per label (`undefined`: unlabelled, apart from `''`). */
+  readonly #durations = new Map<string | undefined, LatencySketch>();
 
   constructor(thresholds: AlertThresholds, emit: (alert: Alert) => void) {
     const minSamples = thresholds.minSamples ?? 20;
@@ -118,7 +131,10 @@ export class AlertMonitor {
     this.#emit = emit;
   }
 
-  /** Checks the alerts that `event` may change; `window` is the aggregator's window after it. */
+  /**
+   * Checks the alerts that `event` may change; `window` is the aggregator's window after it.
+   * Low parallelization is judged at every end of a running task, whatever its outcome.
+   */
   observe(event: ExecutionEvent, window: WindowCounts): void {
     switch (event.type) {
       case 'started':
@@ -128,22 +144,18 @@ export class AlertMonitor {
           expectedMs: event.expectedMs,
         });
         break;
-      case 'completed': {
+      case 'completed':
         this.#slow(event.taskId, event.time);
-        this.#ratio(
-          'low-parallelization',
-          window.overlapped,
-          window.ended,
-          'below',
-          this.#settings.minParallelization,
-          event.time,
-        );
+        this.#parallelization(window, event.time);
         break;
-      }
       case 'failed':
       case 'cancelled':
       case 'preempted':
         this.#started.delete(event.taskId);
+        // A running task's end counts in the window's ended tasks, whatever the outcome.
+        if (event.type !== 'cancelled' || event.slot !== undefined) {
+          this.#parallelization(window, event.time);
+        }
         break;
       case 'executed':
         this.#ratio(
@@ -171,12 +183,41 @@ export class AlertMonitor {
     }
   }
 
+  /**
+   * Forgets the tasks seen starting and which alerts fire, keeping the labels' learned
+   * durations: for when events stop reaching the monitor (the engine calls it when the
+   * last `alerts$` subscriber leaves), so no task whose end it will not see is kept, and
+   * a breach still in effect fires again once events flow.
+   *
+   * @example
+   * ```ts
+   * subscription.unsubscribe(); // no one hears alerts: stop feeding the monitor
+   * monitor.reset();
+   * ```
+   */
+  reset(): void {
+    this.#started.clear();
+    this.#firing.clear();
+    this.#slowLabels.clear();
+  }
+
+  #parallelization(window: WindowCounts, time: number): void {
+    this.#ratio(
+      'low-parallelization',
+      window.overlapped,
+      window.ended,
+      'below',
+      this.#settings.minParallelization,
+      time,
+    );
+  }
+
   #slow(taskId: number, time: number): void {
     const task = this.#started.get(taskId);
     if (task === undefined) return;
     this.#started.delete(taskId);
     const duration = time - task.time;
-    const label = task.label ?? '';
+    const label = task.label;
     let sketch = this.#durations.get(label);
     let threshold = task.expectedMs;
     if (
@@ -192,17 +233,22 @@ export class AlertMonitor {
     }
     sketch?.record(duration);
     if (threshold === undefined) return;
-    const name = task.label ?? 'unlabelled';
-    this.#transition(`slow-execution:${label}`, duration > threshold, {
+    const name = label ?? 'unlabelled';
+    const breached = duration > threshold;
+    const labels = this.#slowLabels;
+    if (breached === labels.has(label)) return;
+    if (breached) labels.add(label);
+    else labels.delete(label);
+    this.#emit({
       kind: 'slow-execution',
+      state: breached ? 'firing' : 'resolved',
       value: duration,
       threshold,
-      label: task.label,
+      label,
       time,
-      message:
-        duration > threshold
-          ? `task "${name}" took ${duration.toFixed(1)} ms, expected at most ${threshold.toFixed(1)} ms`
-          : `task "${name}" is back within ${threshold.toFixed(1)} ms (${duration.toFixed(1)} ms)`,
+      message: breached
+        ? `task "${name}" took ${duration.toFixed(1)} ms, expected at most ${threshold.toFixed(1)} ms`
+        : `task "${name}" is back within ${threshold.toFixed(1)} ms (${duration.toFixed(1)} ms)`,
     });
   }
 
@@ -217,22 +263,19 @@ export class AlertMonitor {
     if (whole < this.#settings.minSamples) return;
     const value = part / whole;
     const breached = bad === 'below' ? value < threshold : value > threshold;
+    const firing = this.#firing;
+    if (breached === firing.has(kind)) return;
+    if (breached) firing.add(kind);
+    else firing.delete(kind);
     const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
-    this.#transition(kind, breached, {
+    this.#emit({
       kind,
+      state: breached ? 'firing' : 'resolved',
       value,
       threshold,
       label: undefined,
       time,
       message: `${kind.replaceAll('-', ' ')}: ${percent(value)} (threshold ${percent(threshold)}) over the last ${whole} samples`,
     });
-  }
-
-  #transition(id: string, breached: boolean, alert: Omit<Alert, 'state'>): void {
-    const firing = this.#firing.has(id);
-    if (breached === firing) return;
-    if (breached) this.#firing.add(id);
-    else this.#firing.delete(id);
-    this.#emit({ ...alert, state: breached ? 'firing' : 'resolved' });
   }
 }

@@ -45,6 +45,31 @@ describe('AlertMonitor', () => {
     expect(alerts[0]!.message).toMatch(/took 150\.0 ms, expected at most 100\.0 ms/);
   });
 
+  it('reset forgets started tasks and firing alerts, so a breach still in effect fires again', () => {
+    const alerts: Alert[] = [];
+    const monitor = new AlertMonitor({ minSamples: 1, minParallelization: 0 }, (a) =>
+      alerts.push(a),
+    );
+    const aggregator = new MetricsAggregator();
+    const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
+      aggregator.add(e);
+      monitor.observe(e, aggregator.window());
+    };
+    feed(started(1, 0, 100));
+    feed(completed(1, 150));
+    feed(started(2, 200, 100));
+    monitor.reset();
+    // Task 2 was forgotten: its end is not judged.
+    feed(completed(2, 400));
+    expect(alerts.map((a) => a.state)).toEqual(['firing']);
+    feed(started(3, 400, 100));
+    feed(completed(3, 600));
+    expect(alerts.map((a) => [a.kind, a.state])).toEqual([
+      ['slow-execution', 'firing'],
+      ['slow-execution', 'firing'],
+    ]);
+  });
+
   it('learns a label p95 and flags tasks slower than slowFactor times it', () => {
     const alerts: Alert[] = [];
     const monitor = new AlertMonitor({ minSamples: 5, slowFactor: 2 }, (a) => alerts.push(a));
@@ -103,6 +128,20 @@ describe('engine alerts and metrics', () => {
     engine.alerts$.subscribe((a) => alerts.push(`${a.kind}:${a.state}`));
     for (const key of ['a', 'b', 'c']) await firstValueFrom(engine.run(key, async () => key));
     expect(alerts).toContain('low-cache-hit-rate:firing');
+  });
+
+  it('alerts$ starts afresh once its last subscriber left: an ongoing breach fires again', async () => {
+    const engine = createEngine({ alerts: { minSamples: 1 } });
+    const alerts: string[] = [];
+    const first = engine.alerts$.subscribe((a) => alerts.push(`1:${a.kind}:${a.state}`));
+    await firstValueFrom(engine.run('a', async () => 'a'));
+    first.unsubscribe();
+    engine.alerts$.subscribe((a) => alerts.push(`2:${a.kind}:${a.state}`));
+    await firstValueFrom(engine.run('b', async () => 'b'));
+    expect(alerts.filter((a) => a.includes('cache-hit'))).toEqual([
+      '1:low-cache-hit-rate:firing',
+      '2:low-cache-hit-rate:firing',
+    ]);
   });
 
   it('fires high-redundancy when executions repeat a validly cached key, and resolves', async () => {
