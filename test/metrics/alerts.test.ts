@@ -1,4 +1,11 @@
-import { type Alert, AlertMonitor, createEngine, LatencySketch, MetricsAggregator } from 'eed';
+import {
+  type Alert,
+  AlertMonitor,
+  type AlertThresholds,
+  createEngine,
+  LatencySketch,
+  MetricsAggregator,
+} from 'eed';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 
@@ -26,14 +33,20 @@ describe('AlertMonitor', () => {
       slot: 0,
     }) as const;
 
-  it('fires slow-execution past expectedMs and resolves when a task is fast again', () => {
+  /** A monitor fed as the engine feeds it: each event goes to the aggregator first. */
+  const monitored = (thresholds: AlertThresholds, windowMs?: number) => {
     const alerts: Alert[] = [];
-    const monitor = new AlertMonitor({}, (a) => alerts.push(a));
-    const aggregator = new MetricsAggregator();
+    const monitor = new AlertMonitor(thresholds, (a) => alerts.push(a));
+    const aggregator = new MetricsAggregator({ windowMs });
     const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
       aggregator.add(e);
       monitor.observe(e, aggregator.window());
     };
+    return { alerts, monitor, feed };
+  };
+
+  it('fires slow-execution past expectedMs and resolves when a task is fast again', () => {
+    const { alerts, feed } = monitored({});
     feed(started(1, 0, 100));
     feed(completed(1, 150));
     feed(started(2, 200, 100));
@@ -46,15 +59,7 @@ describe('AlertMonitor', () => {
   });
 
   it('reset forgets started tasks and firing alerts, so a breach still in effect fires again', () => {
-    const alerts: Alert[] = [];
-    const monitor = new AlertMonitor({ minSamples: 1, minParallelization: 0 }, (a) =>
-      alerts.push(a),
-    );
-    const aggregator = new MetricsAggregator();
-    const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
-      aggregator.add(e);
-      monitor.observe(e, aggregator.window());
-    };
+    const { alerts, monitor, feed } = monitored({ minSamples: 1, minParallelization: 0 });
     feed(started(1, 0, 100));
     feed(completed(1, 150));
     feed(started(2, 200, 100));
@@ -71,34 +76,22 @@ describe('AlertMonitor', () => {
   });
 
   it('learns a label p95 and flags tasks slower than slowFactor times it', () => {
-    const alerts: Alert[] = [];
-    const monitor = new AlertMonitor({ minSamples: 5, slowFactor: 2 }, (a) => alerts.push(a));
-    const aggregator = new MetricsAggregator();
+    const { alerts, feed } = monitored({ minSamples: 5, slowFactor: 2 });
     let t = 0;
     for (let i = 0; i < 5; i++) {
-      for (const e of [started(i, t), completed(i, t + 10)]) {
-        aggregator.add(e);
-        monitor.observe(e, aggregator.window());
-      }
+      feed(started(i, t));
+      feed(completed(i, t + 10));
       t += 100;
     }
-    for (const e of [started(99, t), completed(99, t + 50)]) {
-      aggregator.add(e);
-      monitor.observe(e, aggregator.window());
-    }
+    feed(started(99, t));
+    feed(completed(99, t + 50));
     const slow = alerts.filter((a) => a.kind === 'slow-execution');
     expect(slow).toHaveLength(1);
     expect(slow[0]!.threshold).toBeCloseTo(20, 0);
   });
 
   it('fires low-parallelization over the window once enough samples exist, then resolves', () => {
-    const alerts: Alert[] = [];
-    const monitor = new AlertMonitor({ minSamples: 4, windowMs: 1_000 }, (a) => alerts.push(a));
-    const aggregator = new MetricsAggregator({ windowMs: 1_000 });
-    const feed = (e: Parameters<MetricsAggregator['add']>[0]) => {
-      aggregator.add(e);
-      monitor.observe(e, aggregator.window());
-    };
+    const { alerts, feed } = monitored({ minSamples: 4 }, 1_000);
     // four serial tasks: no overlap
     for (let i = 0; i < 4; i++) {
       feed(started(i, i * 10));
