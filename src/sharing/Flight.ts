@@ -121,6 +121,10 @@ export class Flight<T, M> implements FlightSink<T>, SharedFlight<T, M> {
   #registry: Map<string, SharedFlight<T, M>> | undefined;
   #onEnd: ((outcome: FlightOutcome) => void) | undefined;
   #resetQueued = false;
+  /** How many replays to joining observers are in progress (they may nest). */
+  #replays = 0;
+  /** Observers that left while not yet attached, during a replay in progress. */
+  #leftInReplay: FlightObserver<T>[] | undefined = undefined;
 
   /**
    * @param key The key the execution computes.
@@ -157,7 +161,7 @@ export class Flight<T, M> implements FlightSink<T>, SharedFlight<T, M> {
    */
   subscribe(observer: FlightObserver<T>): void {
     const values = this.#values;
-    if (values !== undefined) for (let i = 0; i < values.length; i++) observer.next(values[i] as T);
+    if (values !== undefined && !this.#replay(observer, values)) return;
     if (this.#state === State.Completed) {
       observer.complete();
       return;
@@ -175,12 +179,36 @@ export class Flight<T, M> implements FlightSink<T>, SharedFlight<T, M> {
     }
   }
 
-  /** Detaches `observer`; the last one to leave stops the execution (at the next microtask). */
+  /**
+   * Replays `values` (which may grow meanwhile) to a joining `observer`, not attached yet.
+   * Returns `false` if it left during the replay: it gets nothing more and is not attached.
+   */
+  #replay(observer: FlightObserver<T>, values: readonly T[]): boolean {
+    this.#replays++;
+    let stayed = true;
+    try {
+      for (let i = 0; i < values.length && stayed; i++) {
+        observer.next(values[i] as T);
+        stayed = this.#leftInReplay === undefined || !this.#leftInReplay.includes(observer);
+      }
+    } finally {
+      if (--this.#replays === 0) this.#leftInReplay = undefined;
+    }
+    return stayed;
+  }
+
+  /**
+   * Detaches `observer`; the last one to leave stops the execution (at the next microtask).
+   * An observer leaving during its own replay is never attached.
+   */
   unsubscribe(observer: FlightObserver<T>): void {
     if (this.#first === observer) this.#first = undefined;
     else {
       const rest = this.#rest;
-      if (rest === undefined || !rest.includes(observer)) return;
+      if (rest === undefined || !rest.includes(observer)) {
+        if (this.#replays > 0) this.#leftInReplay = [...(this.#leftInReplay ?? []), observer];
+        return;
+      }
       // Copy on write: a fan-out in progress keeps iterating the array it started with.
       const left = rest.filter((o) => o !== observer);
       this.#rest = left.length === 0 ? undefined : left;
