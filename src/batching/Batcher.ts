@@ -167,8 +167,12 @@ export interface Batch<T, K> {
  * - Closed batches wait in FIFO order while `concurrency` batches are in flight.
  * - A result slot holding an `Error` fails only its value; a failed load fails every
  *   value; a result of the wrong length fails every value with a {@link BatchLengthError}.
- * - Cancelling a value removes it from a batch not yet sent; when every value of a batch
- *   in flight is cancelled, the load's signal is aborted.
+ *   Of a load that emits several arrays, the first one counts.
+ * - A value cancelled before its batch is sent is not loaded (a batch left with none is
+ *   never sent), though it keeps its place toward `maxBatchSize` until then; when every
+ *   value of a batch in flight is cancelled, the load's signal is aborted.
+ * - {@link dispose} drops what was not sent and aborts what is in flight, a load still
+ *   queued in the executor before any running one, so no load is called afterwards.
  * - Results go to one shared {@link BatchSink}, with the token given to {@link add}: a
  *   value costs one {@link BatchEntry} record, no closure.
  *
@@ -193,7 +197,7 @@ export class Batcher<T, R, K> {
     this.#settings = settings;
   }
 
-  /** Batches in flight plus closed batches waiting to be sent. */
+  /** Batches in flight, closed batches waiting to be sent, and the open batch. */
   get pending(): number {
     return this.#inFlight.size + this.#closed.size + (this.#open === undefined ? 0 : 1);
   }
@@ -263,10 +267,10 @@ export class Batcher<T, R, K> {
     this.#closed.clear();
     const inFlight = [...this.#inFlight];
     this.#inFlight.clear();
-    for (const batch of inFlight) {
-      batch.settled = true;
-      batch.ref?.cancel();
-    }
+    for (const batch of inFlight) batch.settled = true;
+    // Newest first: a batch still queued in the executor is removed before an abort frees
+    // a slot the executor would hand it (its load would be called, only to be aborted).
+    for (let i = inFlight.length - 1; i >= 0; i--) inFlight[i]?.ref?.cancel();
   }
 
   #openBatch(): Batch<T, K> {
