@@ -33,7 +33,10 @@ export interface ProgressSnapshot {
   readonly percent: number;
   /** Items finished (done or failed) per second over the last `windowMs`. */
   readonly ratePerSecond: number;
-  /** `(total - done - failed) / rate`: ms left at the current rate; `undefined` until a rate is known (or while it is 0). */
+  /**
+   * `(total - done - failed) / rate`: ms left at the current rate; 0 once nothing is left,
+   * else `undefined` while the rate is unknown or 0.
+   */
   readonly etaMs: number | undefined;
   /** Ms since {@link progress$} was subscribed. */
   readonly elapsedMs: number;

@@ -65,18 +65,26 @@ export class MarkovPredictor {
   observe(key: string): void {
     const previous = this.#previous;
     this.#previous = key;
-    if (previous === undefined) return;
-    let next = this.#transitions.get(previous);
-    if (next === undefined) {
-      next = new Map();
-      if (this.#transitions.size >= this.#maxKeys) this.#forgetOldestKey();
-    } else {
-      this.#transitions.delete(previous); // re-insert: most recently observed last
+    const transitions = this.#transitions;
+    if (previous !== undefined) {
+      let next = transitions.get(previous);
+      if (next === undefined) {
+        next = new Map();
+        if (transitions.size >= this.#maxKeys) this.#forgetOldestKey(key);
+      } else {
+        transitions.delete(previous); // re-insert: most recently observed last
+      }
+      transitions.set(previous, next);
+      next.set(key, (next.get(key) ?? 0) + 1);
+      this.#totals.set(previous, (this.#totals.get(previous) ?? 0) + 1);
+      if (next.size > this.#maxTransitions) this.#forgetRarest(previous, next);
     }
-    this.#transitions.set(previous, next);
-    next.set(key, (next.get(key) ?? 0) + 1);
-    this.#totals.set(previous, (this.#totals.get(previous) ?? 0) + 1);
-    if (next.size > this.#maxTransitions) this.#forgetRarest(previous, next);
+    // `key` was seen last of all (and is what callers predict from next): moved last.
+    const own = transitions.get(key);
+    if (own !== undefined && key !== previous) {
+      transitions.delete(key);
+      transitions.set(key, own);
+    }
   }
 
   /**
@@ -109,10 +117,14 @@ export class MarkovPredictor {
       .sort((a, b) => b.probability - a.probability);
   }
 
-  #forgetOldestKey(): void {
-    const oldest = this.#transitions.keys().next().value as string;
-    this.#transitions.delete(oldest);
-    this.#totals.delete(oldest);
+  /** Forgets the least recently seen key other than `seen` (the key seen just now). */
+  #forgetOldestKey(seen: string): void {
+    for (const oldest of this.#transitions.keys()) {
+      if (oldest === seen && this.#transitions.size > 1) continue;
+      this.#transitions.delete(oldest);
+      this.#totals.delete(oldest);
+      return;
+    }
   }
 
   #forgetRarest(from: string, next: Map<string, number>): void {
