@@ -1,4 +1,10 @@
-import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import {
+  Observable,
+  type ObservableInput,
+  type OperatorFunction,
+  type SchedulerLike,
+  Subscriber,
+} from 'rxjs';
 import { Batcher, resolveBatchOptions } from '../src/batching/Batcher.js';
 import { BatchItemError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/createExecutor.js';
@@ -113,6 +119,8 @@ export function batchMap<T, R>(
           },
           error: (value, cause) => {
             outstanding--;
+            // Left on an earlier result of this batch: nothing more is reported.
+            if (subscriber.closed) return;
             const error = new BatchItemError(value, cause);
             if (onItemError === undefined) subscriber.next(error);
             else {
@@ -128,8 +136,12 @@ export function batchMap<T, R>(
         },
       });
 
-      const subscription = source.subscribe({
+      // The teardown goes on first, and the source gets a Subscriber of its own, so a
+      // synchronous source (`range(0, 1e6)` into `take(1)`) stops as soon as the output is
+      // unsubscribed: no value is batched, and no batch loaded, after that.
+      const sourceSubscriber = new Subscriber<T>({
         next: (value) => {
+          if (subscriber.closed) return;
           outstanding++;
           batcher.add(value, value);
         },
@@ -140,10 +152,10 @@ export function batchMap<T, R>(
           completeIfIdle();
         },
       });
-
-      return () => {
-        subscription.unsubscribe();
+      subscriber.add(() => {
+        sourceSubscriber.unsubscribe();
         batcher.dispose();
-      };
+      });
+      source.subscribe(sourceSubscriber);
     });
 }

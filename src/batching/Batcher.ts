@@ -1,4 +1,10 @@
-import { asyncScheduler, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  asyncScheduler,
+  EMPTY,
+  type ObservableInput,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import { BatchLengthError } from '../errors.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
@@ -10,6 +16,7 @@ import {
   assertFunction,
   assertPriority,
 } from '../executor/validate.js';
+import { callAfterCheck } from '../util/callAfterCheck.js';
 import { RingBuffer } from '../util/RingBuffer.js';
 
 /**
@@ -55,6 +62,13 @@ export interface BatcherSettings<T, R, K> {
   readonly sink: BatchSink<K, R>;
   /** Called with each batch's size when it is sent (for batch metrics). */
   readonly onDispatch?: (size: number) => void;
+  /**
+   * Whether everyone who wanted a value just left (its owner cancels it at the next
+   * microtask unless someone comes back). A batch whose values are all done or abandoned
+   * as its task gets a slot waits for that microtask before its load is called, so a load
+   * nobody wants is never called. Default: values are never abandoned.
+   */
+  readonly isAbandoned?: (token: K) => boolean;
 }
 
 /** The batching options `batchMap` and `engine.loader` share. */
@@ -192,6 +206,8 @@ export class Batcher<T, R, K> {
   readonly #closed = new RingBuffer<Batch<T, K>>();
   readonly #inFlight = new Set<Batch<T, K>>();
   #pumping = false;
+  /** Set by {@link dispose}: nothing is batched or sent afterwards. */
+  #disposed = false;
 
   constructor(settings: BatcherSettings<T, R, K>) {
     this.#settings = settings;
@@ -220,6 +236,7 @@ export class Batcher<T, R, K> {
    * ```
    */
   enqueue(entry: BatchItem<T, K>): void {
+    if (this.#disposed) return;
     const batch = this.#open ?? this.#openBatch();
     entry.batch = batch;
     batch.waiting++;
@@ -243,8 +260,13 @@ export class Batcher<T, R, K> {
     const batch = entry.batch;
     if (entry.done || batch === undefined) return;
     entry.done = true;
-    batch.waiting--;
-    if (batch.waiting === 0 && batch.ref !== undefined && !batch.settled) {
+    if (--batch.waiting !== 0) return;
+    if (batch === this.#open) {
+      // Nothing left to send: the window ends now, its timer with it.
+      this.#timer?.unsubscribe();
+      this.#timer = undefined;
+      this.#open = undefined;
+    } else if (batch.ref !== undefined && !batch.settled) {
       this.#settle(batch);
       batch.ref.cancel();
       this.#pump();
@@ -258,9 +280,11 @@ export class Batcher<T, R, K> {
 
   /**
    * Drops the open batch and the batches waiting to be sent, and aborts the batches in
-   * flight: no result is delivered afterwards.
+   * flight: no result is delivered and no load is called afterwards, and values added
+   * afterwards are ignored.
    */
   dispose(): void {
+    this.#disposed = true;
     this.#timer?.unsubscribe();
     this.#timer = undefined;
     this.#open = undefined;
@@ -301,7 +325,7 @@ export class Batcher<T, R, K> {
   }
 
   #pump(): void {
-    if (this.#pumping) return;
+    if (this.#pumping || this.#disposed) return;
     this.#pumping = true;
     try {
       while (this.#inFlight.size < this.#settings.concurrency && this.#closed.size > 0) {
@@ -327,10 +351,15 @@ export class Batcher<T, R, K> {
     settings.onDispatch?.(entries.length);
     const loadBatch = settings.loadBatch;
     // Work that declares no signal gets none: no AbortController per batch.
-    const work =
-      loadBatch.length < 2
-        ? () => loadBatch(values, UNUSED_SIGNAL)
-        : (signal: AbortSignal) => loadBatch(values, signal);
+    const load = (signal: AbortSignal) => loadBatch(values, signal);
+    const abandoned = settings.isAbandoned;
+    const call = (signal: AbortSignal): ObservableInput<readonly (R | Error)[]> => {
+      // Disposed or given up while its task waited, before the batcher knew the task (it
+      // was being submitted): nothing is loaded.
+      if (batch.settled) return EMPTY;
+      return abandoned === undefined ? load(signal) : loadWanted(entries, abandoned, load, signal);
+    };
+    const work = loadBatch.length < 2 ? () => call(UNUSED_SIGNAL) : call;
     let results: readonly (R | Error)[] | undefined;
     const ref = submitTask<readonly (R | Error)[]>(
       settings.executor,
@@ -367,7 +396,17 @@ export class Batcher<T, R, K> {
         },
       },
     );
-    if (!batch.settled) batch.ref = ref;
+    if (batch.settled) {
+      // Ended already, or disposed while its load was being called: the task must go too.
+      ref.cancel();
+    } else if (batch.waiting === 0) {
+      // Every value was cancelled while its load was being called: nobody waits for it.
+      this.#settle(batch);
+      ref.cancel();
+      this.#pump();
+    } else {
+      batch.ref = ref;
+    }
   }
 
   /** Sends one key's result to every value of it still waiting, once. */
@@ -413,4 +452,24 @@ function countAll<T, K>(entries: readonly BatchItem<T, K>[]): number {
   let count = entries.length;
   for (const entry of entries) if (entry.twins !== undefined) count += entry.twins.length;
   return count;
+}
+
+const nothingToBegin = (): void => {};
+
+/**
+ * Calls `load` as a batch's task gets its slot, unless every value of the batch is done or
+ * abandoned: then the call waits a microtask, for their owners to cancel them (which
+ * aborts the batch before its load is called) or to keep them.
+ */
+function loadWanted<T, K, R>(
+  entries: readonly BatchItem<T, K>[],
+  abandoned: (token: K) => boolean,
+  load: (signal: AbortSignal) => ObservableInput<readonly (R | Error)[]>,
+  signal: AbortSignal,
+): ObservableInput<readonly (R | Error)[]> {
+  const waitedFor = (item: BatchItem<T, K>) => !item.done && !abandoned(item.token);
+  for (const entry of entries) {
+    if (waitedFor(entry) || entry.twins?.some(waitedFor) === true) return load(signal);
+  }
+  return callAfterCheck(nothingToBegin, load, signal);
 }

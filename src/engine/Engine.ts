@@ -41,6 +41,7 @@ import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.j
 import type { MetricsSnapshot } from '../metrics/types.js';
 import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
+import { callAfterCheck } from '../util/callAfterCheck.js';
 import { completeTo, nextTo } from '../util/DirectObservable.js';
 import { PerformanceClock } from '../util/PerformanceClock.js';
 import { TurnClock } from '../util/TurnClock.js';
@@ -369,6 +370,7 @@ export class Engine {
       label: options.label,
       scheduler: options.scheduler,
       sink,
+      isAbandoned: (token) => token.abandoned,
       onDispatch: (size) => {
         if (!this.#recording) return;
         this.#record({
@@ -957,12 +959,7 @@ export class Engine {
       meta = execution;
     } else {
       meta = { control, priority, prefetch, prefetchUsed: false, began: false, stale: false };
-      source = this.#coordinated(
-        key,
-        batched ? loaderWork(work.batcher, key) : work,
-        settings,
-        meta,
-      );
+      source = this.#coordinated(key, work, settings, meta);
     }
     return this.#flights.join(
       key,
@@ -990,7 +987,7 @@ export class Engine {
    */
   #coordinated(
     key: string,
-    work: Work<unknown>,
+    work: Work<unknown> | LoaderHost,
     settings: ExecutionSettings,
     meta: FlightMeta,
   ): FlightSource<unknown> {
@@ -1004,7 +1001,10 @@ export class Engine {
     };
     return {
       start: (flight) => {
-        const sink: FlightObserver<unknown> = {
+        const sink: ExecutionSink = {
+          get observers() {
+            return flight.observers;
+          },
           next: (value) => flight.next(value),
           error: (error) => {
             flight.error(error);
@@ -1015,7 +1015,9 @@ export class Engine {
             finish();
           },
         };
-        const stop = this.#execution(key, work, settings, meta, sink);
+        // A loader's key is loaded in a batch, as long as the flight has observers.
+        const run = typeof work === 'function' ? work : loaderWork(work.batcher, key, flight);
+        const stop = this.#execution(key, run, settings, meta, sink);
         if (finished) stop();
         else teardown = stop;
       },
@@ -1029,7 +1031,7 @@ export class Engine {
     work: Work<unknown>,
     settings: ExecutionSettings,
     meta: FlightMeta,
-    subscriber: FlightObserver<unknown>,
+    subscriber: ExecutionSink,
   ): () => void {
     let closed = false;
     let task: Subscription | undefined;
@@ -1045,11 +1047,15 @@ export class Engine {
       running = false;
       host.ended(key, label, executionId, outcome, startedAt);
     };
-    const execute: Work<unknown> = (signal) => {
+    const begin = () => {
       meta.began = true;
       startedAt = this.#clock.now();
       running = true;
       executionId = host.started(key, label, meta.prefetch, startedAt);
+    };
+    const execute: Work<unknown> = (signal) => {
+      if (subscriber.observers === 0) return callAfterCheck(begin, work, signal);
+      begin();
       return work(signal);
     };
     const replay = (entry: CacheEntry) => {
@@ -1604,8 +1610,17 @@ function counted<T>(
   });
 }
 
+/** Where the full execution flow sends its output: the flight, and how many observe it. */
+interface ExecutionSink extends FlightObserver<unknown> {
+  readonly observers: number;
+}
+
 /** A loader's key as work, for the full execution flow: adds the key to the batcher. */
-function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
+function loaderWork(
+  batcher: LoaderBatcher,
+  key: string,
+  flight: { readonly observers: number },
+): Work<unknown> {
   return () =>
     new Observable<unknown>((subscriber) => {
       const entry = batcher.add(key, {
@@ -1614,6 +1629,9 @@ function loaderWork(batcher: LoaderBatcher, key: string): Work<unknown> {
           subscriber.complete();
         },
         reject: (error) => subscriber.error(error),
+        get abandoned() {
+          return flight.observers === 0;
+        },
       });
       return () => batcher.cancel(entry);
     });

@@ -11,13 +11,15 @@ import { type ExecutionSettings, type FlightMeta, freezeValue } from './LocalExe
  *
  * @example
  * ```ts
- * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error) };
+ * const token: BatchToken = { resolve: (user) => render(user), reject: (error) => report(error), abandoned: false };
  * batcher.add('user:1', token);
  * ```
  */
 export interface BatchToken {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** Everyone who wanted the key just left: it is cancelled at the next microtask unless someone joins again. */
+  readonly abandoned: boolean;
 }
 
 /**
@@ -164,6 +166,14 @@ export class LoaderKey
   }
 
   set prefetchUsed(_used: boolean) {}
+
+  /**
+   * Batch token: every subscriber left; the key is cancelled at the next microtask unless
+   * someone joins again.
+   */
+  get abandoned(): boolean {
+    return this.#count === 0 && (this.#flags & STATE) === RUNNING;
+  }
 
   /** BatchItem: cancelled, or its result delivered. */
   get done(): boolean {

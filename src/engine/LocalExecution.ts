@@ -1,11 +1,12 @@
 import { freeze } from 'immer';
-import { from, type Subscription } from 'rxjs';
+import { from, type ObservableInput, type Subscription } from 'rxjs';
 import { AbortError } from '../errors.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
 import type { Executor, Priority, TaskControl, Work } from '../executor/types.js';
 import { UNUSED_SIGNAL } from '../executor/unusedSignal.js';
 import type { FlightSink, FlightSource } from '../sharing/Flight.js';
+import { callAfterCheck } from '../util/callAfterCheck.js';
 
 /**
  * What the engine keeps with one execution in flight.
@@ -141,14 +142,8 @@ export class LocalExecution implements FlightSource<unknown>, FlightMeta {
     // The wrapper keeps the work's arity: work without a signal parameter gets no controller.
     const execute =
       work.length === 0
-        ? () => {
-            this.#begin();
-            return work(UNUSED_SIGNAL);
-          }
-        : (signal: AbortSignal) => {
-            this.#begin();
-            return work(signal);
-          };
+        ? () => this.#call(work, UNUSED_SIGNAL)
+        : (signal: AbortSignal) => this.#call(work, signal);
     const ref = submitTask(
       this.host.executor,
       execute,
@@ -200,6 +195,19 @@ export class LocalExecution implements FlightSource<unknown>, FlightMeta {
     this.#end('completed');
     this.host.completed(this.key, sink.values, cost, this.settings, this, time);
     sink.complete();
+  }
+
+  /**
+   * Calls the work as its task gets a slot. If every subscriber has just left (the flight
+   * stops the execution at the next microtask unless someone joins again), the call waits
+   * for that microtask: a stopped execution never calls its work, a rejoined one does.
+   */
+  #call(work: Work<unknown>, signal: AbortSignal): ObservableInput<unknown> {
+    if (this.#sink === undefined || this.#sink.observers > 0) {
+      this.#begin();
+      return work(signal);
+    }
+    return callAfterCheck(() => this.#begin(), work, signal);
   }
 
   #begin(): void {

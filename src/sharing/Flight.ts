@@ -31,6 +31,11 @@ export type FlightOutcome = 'completed' | 'failed' | 'cancelled';
  */
 export interface FlightSink<T> extends FlightObserver<T> {
   readonly values: readonly T[];
+  /**
+   * How many observers are attached: 0 once the last one left, until the execution is
+   * stopped at the next microtask (or someone joins again).
+   */
+  readonly observers: number;
 }
 
 /**

@@ -247,8 +247,14 @@ class Model {
     item.cancelled = true;
     if (this.disposed) return;
     const batch = item.batch;
-    if (batch.state !== 'queued' && batch.state !== 'running') return;
     if (batch.groups.some((g) => g.items.some((i) => this.live(i)))) return;
+    if (batch === this.open) {
+      // Nothing left to send: the open batch is dropped, its window timer with it.
+      batch.state = 'dropped';
+      this.open = undefined;
+      return;
+    }
+    if (batch.state !== 'queued' && batch.state !== 'running') return;
     // Nobody waits for this batch in flight: abort it (or take it out of the executor's
     // queue), and its place under `concurrency` goes to the next batch.
     remove(this.inFlight, batch);

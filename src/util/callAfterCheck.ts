@@ -1,0 +1,34 @@
+import { from, Observable, type ObservableInput, type Subscription } from 'rxjs';
+
+/**
+ * Work whose task got its executor slot just after everyone who wanted it left: its
+ * owner decides at the next microtask whether to stop it (nobody came back) or not
+ * (someone joined again in the same turn). The call waits for that microtask, queued after
+ * the owner's check, which runs first: a stopped task unsubscribes this, and `work` is
+ * never called; otherwise `begin()`, then `work(signal)`, whose output this mirrors.
+ *
+ * @example
+ * ```ts
+ * const execute = (signal: AbortSignal) =>
+ *   flight.observers > 0 ? work(signal) : callAfterCheck(() => {}, work, signal);
+ * ```
+ */
+export function callAfterCheck<T>(
+  begin: () => void,
+  work: (signal: AbortSignal) => ObservableInput<T>,
+  signal: AbortSignal,
+): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let inner: Subscription | undefined;
+    queueMicrotask(() => {
+      if (subscriber.closed) return;
+      begin();
+      try {
+        inner = from(work(signal)).subscribe(subscriber);
+      } catch (error) {
+        subscriber.error(error);
+      }
+    });
+    return () => inner?.unsubscribe();
+  });
+}
