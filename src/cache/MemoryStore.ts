@@ -690,7 +690,8 @@ export class MemoryStore implements SyncCacheStore {
 
   /**
    * The keys of the valid entries, in the order they were stored (overwriting a key keeps
-   * its place); expired entries found on the way are removed.
+   * its place, unless the new entry only fits by evicting others: then it is stored anew,
+   * last); expired entries found on the way are removed.
    *
    * @example
    * ```ts

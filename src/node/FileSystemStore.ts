@@ -502,7 +502,8 @@ export class FileSystemStore implements CacheStore {
   /**
    * Removes every entry file of the directory (and left-over temporary files); files whose
    * names are not eed's stay. The directory itself stays. Operations of this instance
-   * started before `clear` settle first, so nothing written before it survives it.
+   * called before `clear` settle first, so nothing written before it survives it; those
+   * called after it wait for it.
    *
    * @throws (rejects) the file-system error when the directory cannot be listed or a file
    *   cannot be removed.
@@ -513,23 +514,21 @@ export class FileSystemStore implements CacheStore {
    * ```
    */
   clear(): Promise<void> {
-    return this.#ops.track(
-      (async () => {
-        // Writes called before `clear` (a TieredCache's run in the background) land first.
-        await this.#ops.settled();
-        const names = await this.#list();
-        this.#policy.clear();
-        this.#slots.clear();
-        this.#known.length = 0;
-        this.#generation.length = 0;
-        this.#bytes = 0;
-        await Promise.all(
-          names
-            .filter((name) => ENTRY_NAME.test(name) || TEMP_NAME.test(name))
-            .map((name) => this.#io.run(() => this.#unlink(join(this.dir, name)))),
-        );
-      })(),
-    );
+    // Writes called before `clear` (a TieredCache's run in the background) land first;
+    // operations called after it wait for it.
+    return this.#ops.exclusive(async () => {
+      const names = await this.#list();
+      this.#policy.clear();
+      this.#slots.clear();
+      this.#known.length = 0;
+      this.#generation.length = 0;
+      this.#bytes = 0;
+      await Promise.all(
+        names
+          .filter((name) => ENTRY_NAME.test(name) || TEMP_NAME.test(name))
+          .map((name) => this.#io.run(() => this.#unlink(join(this.dir, name)))),
+      );
+    });
   }
 
   /**

@@ -418,7 +418,8 @@ export class RedisStore implements CacheStore, AsyncDisposable {
   /**
    * Removes every key under {@link prefix} (`SCAN` page by page, each page unlinked with
    * `UNLINK`); other keys in the database stay. Operations of this store called before
-   * `clear` settle first, so nothing written before it survives it.
+   * `clear` settle first, so nothing written before it survives it; those called after it
+   * wait for it.
    *
    * @throws (rejects) {@link RedisTimeoutError} or the client's error when a round trip
    *   fails (the keys unlinked so far stay removed); {@link RedisStoreClosedError} after
@@ -431,14 +432,12 @@ export class RedisStore implements CacheStore, AsyncDisposable {
    */
   clear(): Promise<void> {
     if (this.#closed) return Promise.reject(new RedisStoreClosedError('clear'));
-    return this.#ops.track(
-      (async () => {
-        // Writes called before `clear` (a TieredCache's, in the background) land first.
-        await this.#ops.settled();
-        await this.#scan('clear', async (names) => {
-          if (names.length > 0) await this.#command('clear', (client) => client.unlink(...names));
-        });
-      })(),
+    // Writes called before `clear` (a TieredCache's, in the background) land first;
+    // operations called after it wait for it.
+    return this.#ops.exclusive(() =>
+      this.#scan('clear', async (names) => {
+        if (names.length > 0) await this.#command('clear', (client) => client.unlink(...names));
+      }),
     );
   }
 
