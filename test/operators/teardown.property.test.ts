@@ -1031,39 +1031,27 @@ describe('teardown of every operator (fast-check, fake timers, scheduler)', () =
     { runs: RUNS },
   );
 
-  property(
-    'someMap',
-    shortCircuitArb,
-    (lab, p) => {
-      const predicate = (_value: number, index: number, signal: AbortSignal) =>
-        lab.work(
-          `predicate #${index}`,
-          planOf(p.plans, index),
-          signal,
-          answers,
-        ) as ObservableInput<boolean>;
-      const output = lab.source(p.input).pipe(someMap(predicate, shortCircuitOptions(lab, p)));
-      return { clients: single(output, p.leave), cutsAfterFirst: true };
-    },
-    { runs: RUNS },
-  );
-
-  property(
-    'everyMap',
-    shortCircuitArb,
-    (lab, p) => {
-      const predicate = (_value: number, index: number, signal: AbortSignal) =>
-        lab.work(
-          `predicate #${index}`,
-          planOf(p.plans, index),
-          signal,
-          answers,
-        ) as ObservableInput<boolean>;
-      const output = lab.source(p.input).pipe(everyMap(predicate, shortCircuitOptions(lab, p)));
-      return { clients: single(output, p.leave), cutsAfterFirst: true };
-    },
-    { runs: RUNS },
-  );
+  for (const [name, operator] of [
+    ['someMap', someMap],
+    ['everyMap', everyMap],
+  ] as const) {
+    property(
+      name,
+      shortCircuitArb,
+      (lab, p) => {
+        const predicate = (_value: number, index: number, signal: AbortSignal) =>
+          lab.work(
+            `predicate #${index}`,
+            planOf(p.plans, index),
+            signal,
+            answers,
+          ) as ObservableInput<boolean>;
+        const output = lab.source(p.input).pipe(operator(predicate, shortCircuitOptions(lab, p)));
+        return { clients: single(output, p.leave), cutsAfterFirst: true };
+      },
+      { runs: RUNS },
+    );
+  }
 
   property(
     'dedupeMap',
