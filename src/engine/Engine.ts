@@ -1002,8 +1002,8 @@ export class Engine {
     return {
       start: (flight) => {
         const sink: ExecutionSink = {
-          get observers() {
-            return flight.observers;
+          get wanted() {
+            return flight.wanted;
           },
           next: (value) => flight.next(value),
           error: (error) => {
@@ -1015,7 +1015,7 @@ export class Engine {
             finish();
           },
         };
-        // A loader's key is loaded in a batch, as long as the flight has observers.
+        // A loader's key is loaded in a batch, as long as the flight is wanted.
         const run = typeof work === 'function' ? work : loaderWork(work.batcher, key, flight);
         const stop = this.#execution(key, run, settings, meta, sink);
         if (finished) stop();
@@ -1054,7 +1054,7 @@ export class Engine {
       executionId = host.started(key, label, meta.prefetch, startedAt);
     };
     const execute: Work<unknown> = (signal) => {
-      if (subscriber.observers === 0) return callAfterCheck(begin, work, signal);
+      if (!subscriber.wanted) return callAfterCheck(begin, work, signal);
       begin();
       return work(signal);
     };
@@ -1610,16 +1610,16 @@ function counted<T>(
   });
 }
 
-/** Where the full execution flow sends its output: the flight, and how many observe it. */
+/** Where the full execution flow sends its output: the flight, and whether it is wanted. */
 interface ExecutionSink extends FlightObserver<unknown> {
-  readonly observers: number;
+  readonly wanted: boolean;
 }
 
 /** A loader's key as work, for the full execution flow: adds the key to the batcher. */
 function loaderWork(
   batcher: LoaderBatcher,
   key: string,
-  flight: { readonly observers: number },
+  flight: { readonly wanted: boolean },
 ): Work<unknown> {
   return () =>
     new Observable<unknown>((subscriber) => {
@@ -1630,7 +1630,7 @@ function loaderWork(
         },
         reject: (error) => subscriber.error(error),
         get abandoned() {
-          return flight.observers === 0;
+          return !flight.wanted;
         },
       });
       return () => batcher.cancel(entry);

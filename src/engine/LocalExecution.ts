@@ -203,7 +203,7 @@ export class LocalExecution implements FlightSource<unknown>, FlightMeta {
    * for that microtask: a stopped execution never calls its work, a rejoined one does.
    */
   #call(work: Work<unknown>, signal: AbortSignal): ObservableInput<unknown> {
-    if (this.#sink === undefined || this.#sink.observers > 0) {
+    if (this.#sink === undefined || this.#sink.wanted) {
       this.#begin();
       return work(signal);
     }

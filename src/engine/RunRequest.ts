@@ -45,6 +45,11 @@ export class RunRequest<T> implements FlightObserver<T>, Unsubscribable {
     readonly startedAt: number,
   ) {}
 
+  /** The consumer left (the request's own unsubscribe may still be on its way). */
+  get closed(): boolean {
+    return this.subscriber.closed;
+  }
+
   next(value: T): void {
     if (this.#ended) return;
     if (this.#waitingForFirst) {

@@ -37,6 +37,11 @@ class SubmittedTask<R> implements TaskSink<R> {
     return this.owner.closed;
   }
 
+  /** The task is queued: from now on the operator's teardown can cancel it. */
+  attached(ref: TaskRef): void {
+    this.ref = ref;
+  }
+
   next(value: R): void {
     this.owner.innerValue(this.index, value);
   }
@@ -92,6 +97,12 @@ export class ExecutorParallel<T, R> extends ParallelCore<T, R> {
   protected start(value: T, index: number): void {
     const task = new SubmittedTask<R>(this as ExecutorParallel<unknown, R>, index);
     const project = this.#project;
+    // Listed before it is submitted: the output may be torn down while the task's work
+    // is being called (a shared executor runs other work in the same call), and teardown
+    // must reach it then (eed's executor hands over its handle as it queues it).
+    task.older = this.#newest;
+    if (this.#newest !== undefined) this.#newest.newer = task;
+    this.#newest = task;
     // A task of ours may get a slot while teardown cancels its siblings (a shared
     // executor hands the freed slot on at once): once closed, it must not call project.
     const ref = submitTask<R>(
@@ -103,23 +114,16 @@ export class ExecutorParallel<T, R> extends ParallelCore<T, R> {
       this.#priority,
       task,
     );
-    if (task.ended) return;
-    // The output may have been torn down while the work ran synchronously, before `ref`
-    // was known to the teardown: cancel it here instead of leaking its slot.
-    if (this.closed) {
-      ref.cancel();
-      return;
-    }
-    task.ref = ref;
-    task.older = this.#newest;
-    if (this.#newest !== undefined) this.#newest.newer = task;
-    this.#newest = task;
+    // Torn down while the work ran synchronously, before an executor of another kind
+    // handed over `ref`: cancel it here instead of leaking its slot (no-op once it ended).
+    if (this.closed) ref.cancel();
+    else if (!task.ended) task.ref = ref;
   }
 
   /** Unlinks a task that ended (once closed, `cancelAll` owns the list). */
   ended(task: SubmittedTask<R>): void {
     task.ended = true;
-    if (task.ref === undefined || this.closed) return;
+    if (this.closed) return;
     const { older, newer } = task;
     if (older !== undefined) older.newer = newer;
     if (newer !== undefined) newer.older = older;

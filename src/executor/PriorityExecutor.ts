@@ -199,6 +199,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
         });
       }
       control?.attach((raised) => this.#raise(t, raised));
+      sink.attached?.(task);
       this.#drain();
     } finally {
       this.#leave();

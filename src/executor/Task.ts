@@ -15,6 +15,11 @@ export interface TaskSink<T> {
    * teardown) stops as soon as a consumer like `take(1)` is satisfied.
    */
   readonly closed?: boolean;
+  /**
+   * Optional: given the task's handle as soon as it is queued, before it can start, so the
+   * sink's owner can cancel it even while its work is being called.
+   */
+  attached?(ref: TaskRef): void;
 }
 
 /** Lifecycle of a task: waiting in a lane, holding a slot, or over. */

@@ -13,6 +13,11 @@ export interface FlightObserver<T> {
   next(value: T): void;
   error(error: unknown): void;
   complete(): void;
+  /**
+   * Optional: the consumer behind this observer already left, and the observer's own
+   * unsubscribe is on its way (a subscription closed while it was being made).
+   */
+  readonly closed?: boolean;
 }
 
 /** How a flight ended. @example `const outcome: FlightOutcome = 'completed';` */
@@ -32,10 +37,11 @@ export type FlightOutcome = 'completed' | 'failed' | 'cancelled';
 export interface FlightSink<T> extends FlightObserver<T> {
   readonly values: readonly T[];
   /**
-   * How many observers are attached: 0 once the last one left, until the execution is
-   * stopped at the next microtask (or someone joins again).
+   * Whether an attached observer still wants the output: not once the last one left (the
+   * execution is stopped at the next microtask unless someone joins again), nor while
+   * every one attached is closed, its leave on its way.
    */
-  readonly observers: number;
+  readonly wanted: boolean;
 }
 
 /**
@@ -153,6 +159,13 @@ export class Flight<T, M> implements FlightSink<T>, SharedFlight<T, M> {
   /** How many observers are attached. */
   get observers(): number {
     return this.#count;
+  }
+
+  /** See {@link FlightSink.wanted}. */
+  get wanted(): boolean {
+    const first = this.#first;
+    if (first !== undefined && first.closed !== true) return true;
+    return this.#rest?.some((observer) => observer.closed !== true) === true;
   }
 
   /** Values emitted so far (for late joiners, and the cache). */

@@ -2,10 +2,11 @@ import { from, Observable, type ObservableInput, type Subscription } from 'rxjs'
 
 /**
  * Work whose task got its executor slot just after everyone who wanted it left: its
- * owner decides at the next microtask whether to stop it (nobody came back) or not
- * (someone joined again in the same turn). The call waits for that microtask, queued after
- * the owner's check, which runs first: a stopped task unsubscribes this, and `work` is
- * never called; otherwise `begin()`, then `work(signal)`, whose output this mirrors.
+ * owner decides at a microtask queued in this same synchronous turn whether to stop it
+ * (nobody came back) or not (someone joined again). The call waits until every microtask
+ * queued in this turn has run (two hops: the owner's check may be queued after this one
+ * is made): a stopped task unsubscribes this, and `work` is never called; otherwise
+ * `begin()`, then `work(signal)`, whose output this mirrors.
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@ export function callAfterCheck<T>(
 ): Observable<T> {
   return new Observable<T>((subscriber) => {
     let inner: Subscription | undefined;
-    queueMicrotask(() => {
+    const call = () => {
       if (subscriber.closed) return;
       begin();
       try {
@@ -28,7 +29,8 @@ export function callAfterCheck<T>(
       } catch (error) {
         subscriber.error(error);
       }
-    });
+    };
+    queueMicrotask(() => queueMicrotask(call));
     return () => inner?.unsubscribe();
   });
 }
