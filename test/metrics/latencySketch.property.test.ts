@@ -40,11 +40,14 @@ describe('LatencySketch', () => {
             // Durations up to the floor share the lowest bucket.
             expect(estimate).toBeLessThanOrEqual(FLOOR_MS);
           } else {
-            expect(Math.abs(estimate - exact)).toBeLessThanOrEqual(exact / 128 + 1e-12);
+            // The bound is reached exactly at a bucket's edge: allow the doubles' rounding
+            // there, relative to the value (about 1e-11 near 2^18 ms).
+            expect(Math.abs(estimate - exact)).toBeLessThanOrEqual((exact / 128) * (1 + 1e-12));
           }
         },
       ),
-      { numRuns: 500 },
+      // A bucket edge near 2^18 ms, where the error is the bound up to rounding.
+      { numRuns: 500, examples: [[[272629.76, 268435.456], 0]] },
     );
   });
 
