@@ -206,7 +206,7 @@ export class Batcher<T, R, K> {
   readonly #closed = new RingBuffer<Batch<T, K>>();
   readonly #inFlight = new Set<Batch<T, K>>();
   #pumping = false;
-  /** Set by {@link dispose}: nothing is batched or sent afterwards. */
+  /** Set by {@link dispose}: nothing is batched afterwards (so nothing is sent either). */
   #disposed = false;
 
   constructor(settings: BatcherSettings<T, R, K>) {
@@ -325,7 +325,7 @@ export class Batcher<T, R, K> {
   }
 
   #pump(): void {
-    if (this.#pumping || this.#disposed) return;
+    if (this.#pumping) return;
     this.#pumping = true;
     try {
       while (this.#inFlight.size < this.#settings.concurrency && this.#closed.size > 0) {

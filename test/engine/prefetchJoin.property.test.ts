@@ -23,8 +23,9 @@ import { describe, expect, it } from 'vitest';
  *    aborted (not by preemption, not when the callers leave); a run's execution is aborted
  *    only when no subscriber is left.
  * 4. A running execution a higher caller joins counts in the caller's lane from then on
- *    (a 'promoted' event): a joined prefetch no longer holds background capacity, and no
- *    slot stays idle while queued work could start.
+ *    (a 'promoted' event): a joined prefetch no longer holds background capacity, the
+ *    background lane never holds more than `backgroundConcurrency` slots, and no slot
+ *    stays idle while queued work could start.
  */
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
@@ -425,6 +426,9 @@ async function play(
       problems.push(
         `${when}: running ${JSON.stringify(stats.runningByPriority)}, model ${JSON.stringify(running)}`,
       );
+    }
+    if (stats.runningByPriority.background > backgroundConcurrency) {
+      problems.push(`${when}: background holds more than ${backgroundConcurrency} slots`);
     }
     const queued = stats.queuedByPriority;
     const startable =
