@@ -23,9 +23,16 @@ export interface Prediction {
  * ```
  */
 export interface MarkovPredictorOptions {
-  /** The most successors remembered per key; the least seen one is forgotten first. Default 16. */
+  /**
+   * The most successors remembered per key (an integer >= 1, or `Infinity` for no bound);
+   * the least seen one is forgotten first. Default 16.
+   */
   maxTransitionsPerKey?: number;
-  /** The most keys with remembered successors; the least recently seen key is forgotten first. Default 10,000. */
+  /**
+   * The most keys with remembered successors (an integer >= 1, or `Infinity` for no bound:
+   * memory then grows with every distinct key seen); the least recently seen key is
+   * forgotten first. Default 10,000.
+   */
   maxKeys?: number;
 }
 

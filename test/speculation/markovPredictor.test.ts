@@ -42,6 +42,26 @@ describe('MarkovPredictor', () => {
 
   it('rejects bad options', () => {
     expect(() => new MarkovPredictor({ maxKeys: 0 })).toThrow(/maxKeys.*0/);
+    expect(() => new MarkovPredictor({ maxKeys: 2.5 })).toThrow(RangeError);
+    expect(() => new MarkovPredictor({ maxTransitionsPerKey: 0 })).toThrow(
+      /maxTransitionsPerKey.*0/,
+    );
+    expect(() => new MarkovPredictor({ maxTransitionsPerKey: Number.NaN })).toThrow(RangeError);
+  });
+
+  it('takes Infinity for either bound: nothing is forgotten', () => {
+    const model = new MarkovPredictor({
+      maxKeys: Number.POSITIVE_INFINITY,
+      maxTransitionsPerKey: Number.POSITIVE_INFINITY,
+    });
+    // 'hub' is followed by 40 different keys; k0 to k38 are followed by 'hub' (k39 by nothing).
+    for (let i = 0; i < 40; i++) {
+      model.observe('hub');
+      model.observe(`k${i}`);
+    }
+    expect(model.size).toBe(40);
+    expect(model.predict('hub')).toHaveLength(40);
+    expect(model.predict('k0')).toEqual([{ key: 'hub', probability: 1 }]);
   });
 });
 
