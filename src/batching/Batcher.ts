@@ -162,9 +162,17 @@ export class BatchEntry<T, K> implements BatchItem<T, K> {
  * ```
  */
 export interface Batch<T, K> {
-  /** One entry per distinct key (the first one added). */
-  readonly entries: BatchItem<T, K>[];
-  readonly byKey: Map<string, BatchItem<T, K>> | undefined;
+  /**
+   * One entry per distinct key (the first one added). While the batch is open it may also
+   * hold keys whose values were all cancelled (they are skipped when it is sent).
+   */
+  entries: BatchItem<T, K>[];
+  /** With `keyOf`, while the batch is open: the first entry of each key a value waits for. */
+  byKey: Map<string, BatchItem<T, K>> | undefined;
+  /** With `keyOf`, while the batch is open: the key of every value in it (twins too). */
+  keys: Map<BatchItem<T, K>, string> | undefined;
+  /** While the batch is open: its keys that a value still waits for, toward `maxBatchSize`. */
+  places: number;
   /** Values still waiting for this batch; when it drops to 0 in flight, the load is aborted. */
   waiting: number;
   ref: TaskRef | undefined;
@@ -183,8 +191,10 @@ export interface Batch<T, K> {
  *   value; a result of the wrong length fails every value with a {@link BatchLengthError}.
  *   Of a load that emits several arrays, the first one counts.
  * - A value cancelled before its batch is sent is not loaded (a batch left with none is
- *   never sent), though it keeps its place toward `maxBatchSize` until then; when every
- *   value of a batch in flight is cancelled, the load's signal is aborted.
+ *   never sent). While the batch is still open, a key none of whose values waits any more
+ *   gives its place toward `maxBatchSize` to the next key (a value of the same key added
+ *   later comes back as a new key, at the end). When every value of a batch in flight is
+ *   cancelled, the load's signal is aborted.
  * - {@link dispose} drops what was not sent and aborts what is in flight, a load still
  *   queued in the executor before any running one, so no load is called afterwards.
  * - Results go to one shared {@link BatchSink}, with the token given to {@link add}: a
@@ -243,6 +253,7 @@ export class Batcher<T, R, K> {
     const byKey = batch.byKey;
     if (byKey !== undefined) {
       const key = (this.#settings.keyOf as (value: T) => string)(entry.value);
+      (batch.keys as Map<BatchItem<T, K>, string>).set(entry, key);
       const first = byKey.get(key);
       if (first !== undefined) {
         if (first.twins === undefined) first.twins = [entry];
@@ -252,7 +263,7 @@ export class Batcher<T, R, K> {
       byKey.set(key, entry);
     }
     batch.entries.push(entry);
-    if (batch.entries.length >= this.#settings.maxBatchSize) this.#close();
+    if (++batch.places >= this.#settings.maxBatchSize) this.#close();
   }
 
   /** Cancels one value: no result is delivered for it; a batch nobody waits for is aborted. */
@@ -260,7 +271,10 @@ export class Batcher<T, R, K> {
     const batch = entry.batch;
     if (entry.done || batch === undefined) return;
     entry.done = true;
-    if (--batch.waiting !== 0) return;
+    if (--batch.waiting !== 0) {
+      if (batch === this.#open) this.#leaveIfUnwanted(batch, entry);
+      return;
+    }
     if (batch === this.#open) {
       // Nothing left to send: the window ends now, its timer with it.
       this.#timer?.unsubscribe();
@@ -271,6 +285,29 @@ export class Batcher<T, R, K> {
       batch.ref.cancel();
       this.#pump();
     }
+  }
+
+  /**
+   * After a value of the open `batch` was cancelled: if no value of its key waits any more,
+   * the key gives up its place (and, with `keyOf`, its group: a later value of that key
+   * starts a new one). Keys given up are dropped from `entries` once they are the most of it.
+   */
+  #leaveIfUnwanted(batch: Batch<T, K>, entry: BatchItem<T, K>): void {
+    const byKey = batch.byKey;
+    if (byKey === undefined) {
+      batch.places--;
+    } else {
+      const keys = batch.keys as Map<BatchItem<T, K>, string>;
+      const key = keys.get(entry) as string;
+      const first = byKey.get(key);
+      if (first === undefined || isWanted(first)) return;
+      byKey.delete(key);
+      keys.delete(first);
+      if (first.twins !== undefined) for (const twin of first.twins) keys.delete(twin);
+      batch.places--;
+    }
+    if (batch.entries.length > 2 * batch.places + 16)
+      batch.entries = batch.entries.filter(isWanted);
   }
 
   /** Sends the open batch now (when the source ends, nothing is gained by waiting). */
@@ -298,9 +335,12 @@ export class Batcher<T, R, K> {
   }
 
   #openBatch(): Batch<T, K> {
+    const keyed = this.#settings.keyOf !== undefined;
     const batch: Batch<T, K> = {
       entries: [],
-      byKey: this.#settings.keyOf === undefined ? undefined : new Map(),
+      byKey: keyed ? new Map() : undefined,
+      keys: keyed ? new Map() : undefined,
+      places: 0,
       waiting: 0,
       ref: undefined,
       settled: false,
@@ -318,6 +358,9 @@ export class Batcher<T, R, K> {
     const batch = this.#open;
     if (batch === undefined) return;
     this.#open = undefined;
+    // Only the open batch takes values and gives places back: what served that goes.
+    batch.byKey = undefined;
+    batch.keys = undefined;
     this.#timer?.unsubscribe();
     this.#timer = undefined;
     this.#closed.push(batch);

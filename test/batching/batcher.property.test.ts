@@ -32,11 +32,11 @@ import { BatchEntry, Batcher } from '../../src/batching/Batcher.js';
  * `loadBatch` call receives, which value gets which outcome, which signals are aborted,
  * how many batches are pending, the executor's stats and whether a window timer is armed.
  *
+ * - while a batch is open, a key none of whose values waits any more leaves it: its place
+ *   toward `maxBatchSize` goes to the next key, and a value of that key added later comes
+ *   back as a new key, at the end.
+ *
  * Where the docs leave a choice open, the model follows what the Batcher does:
- * - cancelled values keep their place: a value cancelled before its batch is sent is not
- *   loaded, but it still counts towards `maxBatchSize` until then, so a batch can be sent
- *   with fewer than `maxBatchSize` values before its window ends ("cancelling a value
- *   removes it from a batch not yet sent" could be read either way);
  * - with `keyOf`, a key is loaded with the first value added with it, at that value's
  *   position, even when that value was cancelled and only a later twin still waits;
  * - a load that emits more than one array: the first one counts (documented since);
@@ -236,8 +236,7 @@ class Model {
     const group = batch.groups.find((g) => g.key === key);
     if (group !== undefined) group.items.push(item);
     else batch.groups.push({ key, value, items: [item] });
-    // Full: as many distinct keys as maxBatchSize. A cancelled value keeps its place until
-    // the batch is sent (see "cancelled values keep their place" at the top).
+    // Full: as many distinct keys as maxBatchSize (keys nobody waits for left already).
     if (batch.groups.length >= this.cfg.maxBatchSize) this.#close();
   }
 
@@ -247,6 +246,11 @@ class Model {
     item.cancelled = true;
     if (this.disposed) return;
     const batch = item.batch;
+    if (batch === this.open) {
+      // A key nobody waits for leaves the open batch, and gives its place to the next one.
+      const group = batch.groups.find((g) => g.items.includes(item))!;
+      if (!group.items.some((i) => this.live(i))) remove(batch.groups, group);
+    }
     if (batch.groups.some((g) => g.items.some((i) => this.live(i)))) return;
     if (batch === this.open) {
       // Nothing left to send: the open batch is dropped, its window timer with it.
