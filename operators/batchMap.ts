@@ -9,7 +9,12 @@ import { Batcher, resolveBatchOptions } from '../src/batching/Batcher.js';
 import { BatchItemError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/createExecutor.js';
 import type { Executor, Priority } from '../src/executor/types.js';
-import { assertFunction } from '../src/executor/validate.js';
+import {
+  assertExecutor,
+  assertFunction,
+  assertScheduler,
+  assertString,
+} from '../src/executor/validate.js';
 
 /**
  * Options of {@link batchMap}.
@@ -23,9 +28,10 @@ export interface BatchMapOptions<T> {
   /** A batch is sent as soon as it holds this many values. Default `Infinity`. */
   maxBatchSize?: number;
   /**
-   * How long (ms) a batch collects values after its first one. Default: the current
-   * macrotask turn (a 0 ms timer), which gathers every value that arrives in the same
-   * tick, as DataLoader does.
+   * How long (ms) a batch collects values after its first one: at most 2^31 - 1 (the
+   * longest timer delay), or `Infinity` for no window (a batch is sent when full, and the
+   * last one when the source completes). Default: the current macrotask turn (a 0 ms
+   * timer), which gathers every value that arrives in the same tick, as DataLoader does.
    */
   maxWaitMs?: number;
   /** Values with equal keys in one batch are loaded once and the result fanned out. Default: none. */
@@ -91,6 +97,9 @@ export function batchMap<T, R>(
   if (options.keyOf !== undefined) assertFunction('batchMap: keyOf', options.keyOf);
   if (options.onItemError !== undefined)
     assertFunction('batchMap: onItemError', options.onItemError);
+  if (options.executor !== undefined) assertExecutor('batchMap: executor', options.executor);
+  if (options.label !== undefined) assertString('batchMap: label', options.label);
+  if (options.scheduler !== undefined) assertScheduler('batchMap: scheduler', options.scheduler);
   const { onItemError } = options;
 
   return (source) =>

@@ -3,6 +3,7 @@ import type { Cache } from '../src/cache/types.js';
 import { createEngine } from '../src/engine/createEngine.js';
 import { type KeyedMapOptions, keyedMap } from '../src/engine/keyedInternals.js';
 import type { Executor } from '../src/executor/types.js';
+import { assertExecutor, assertMethods } from '../src/executor/validate.js';
 
 /**
  * Options of {@link cacheMap}.
@@ -48,6 +49,9 @@ export function cacheMap<T, R>(
   if (options === null || typeof options !== 'object' || options.cache === undefined) {
     throw new TypeError('cacheMap: options.cache is required (a CacheStore)');
   }
+  // What the engine calls on it: `null` or a non-store must not become a private cache.
+  assertMethods('cacheMap: cache', options.cache, ['get', 'set'], 'a CacheStore (get() and set())');
+  if (options.executor !== undefined) assertExecutor('cacheMap: executor', options.executor);
   const engine = createEngine({
     cache: options.cache,
     ttl: options.ttl,

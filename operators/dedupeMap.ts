@@ -2,6 +2,7 @@ import type { ObservableInput, OperatorFunction } from 'rxjs';
 import { createEngine } from '../src/engine/createEngine.js';
 import type { Engine } from '../src/engine/Engine.js';
 import { type KeyedMapOptions, keyedMap } from '../src/engine/keyedInternals.js';
+import { assertMethods } from '../src/executor/validate.js';
 
 /**
  * Options of {@link dedupeMap}.
@@ -46,6 +47,9 @@ export function dedupeMap<T, R>(
   options: DedupeMapOptions = {},
 ): OperatorFunction<T, R> {
   const shared = options.engine;
+  if (shared !== undefined) {
+    assertMethods('dedupeMap: engine', shared, ['run'], 'an Engine (see createEngine)');
+  }
   const concurrency = options.concurrency ?? 10;
   return keyedMap(
     'dedupeMap',

@@ -5,6 +5,7 @@ import {
   parallelInternals,
   resolveParallelOptions,
 } from '../src/executor/parallelInternals.js';
+import { assertBoolean } from '../src/executor/validate.js';
 
 /**
  * Options of {@link parallelMap}.
@@ -56,6 +57,7 @@ export function parallelMap<T, R>(
 ): OperatorFunction<T, R> {
   assertProject('parallelMap', 'project', project);
   const settings = resolveParallelOptions('parallelMap', options);
+  if (options.ordered !== undefined) assertBoolean('parallelMap: ordered', options.ordered);
   const ordered = options.ordered === true;
   return (source) =>
     new Observable<R>((subscriber) =>

@@ -1,6 +1,11 @@
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
 import type { Engine } from '../src/engine/Engine.js';
-import { assertCount, assertFunction } from '../src/executor/validate.js';
+import {
+  assertFiniteCount,
+  assertFunction,
+  assertMethods,
+  assertRatio,
+} from '../src/executor/validate.js';
 import type { Predict } from '../src/speculation/types.js';
 
 /**
@@ -14,9 +19,9 @@ import type { Predict } from '../src/speculation/types.js';
 export interface PrefetchOperatorOptions {
   /** The engine whose cache and background lane receive the prefetches. Required. */
   engine: Engine;
-  /** How many steps ahead `predict` is asked to look. Default 1. */
+  /** How many steps ahead `predict` is asked to look: a finite integer >= 1. Default 1. */
   depth?: number;
-  /** Candidates less likely than this are not prefetched. Default 0 (all). */
+  /** Candidates less likely than this (a number from 0 to 1) are not prefetched. Default 0 (all). */
   minProbability?: number;
 }
 
@@ -49,14 +54,11 @@ export function prefetch<T>(
     throw new TypeError('prefetch: options.engine is required (see createEngine)');
   }
   const { engine } = options;
-  const depth = options.depth ?? 1;
-  assertCount('prefetch: depth', depth, 1);
-  const minProbability = options.minProbability ?? 0;
-  if (!(minProbability >= 0 && minProbability <= 1)) {
-    throw new RangeError(
-      `prefetch: minProbability must be between 0 and 1; received ${minProbability}`,
-    );
-  }
+  assertMethods('prefetch: engine', engine, ['prefetch'], 'an Engine (see createEngine)');
+  const depth = options.depth === undefined ? 1 : options.depth;
+  assertFiniteCount('prefetch: depth', depth, 1);
+  const minProbability = options.minProbability === undefined ? 0 : options.minProbability;
+  assertRatio('prefetch: minProbability', minProbability);
   const context = { depth, minProbability };
   return tap((value: T) => {
     for (const candidate of predict(value, context)) {

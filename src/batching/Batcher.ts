@@ -12,9 +12,9 @@ import type { Executor, Priority } from '../executor/types.js';
 import { UNUSED_SIGNAL } from '../executor/unusedSignal.js';
 import {
   assertCount,
-  assertDuration,
   assertFunction,
   assertPriority,
+  assertTimerMs,
 } from '../executor/validate.js';
 import { callAfterCheck } from '../util/callAfterCheck.js';
 import { RingBuffer } from '../util/RingBuffer.js';
@@ -46,7 +46,10 @@ export interface BatcherSettings<T, R, K> {
   /** Loads a batch; the result array maps back to the values by position. */
   readonly loadBatch: (values: T[], signal: AbortSignal) => ObservableInput<readonly (R | Error)[]>;
   readonly maxBatchSize: number;
-  /** The batching window (ms); `undefined`: the current macrotask turn (a 0 ms timer). */
+  /**
+   * The batching window (ms); `undefined`: the current macrotask turn (a 0 ms timer);
+   * `Infinity`: no window (a batch closes when full or flushed).
+   */
   readonly maxWaitMs: number | undefined;
   /** The most batches in flight at once. */
   readonly concurrency: number;
@@ -101,7 +104,9 @@ export function resolveBatchOptions(
   assertFunction(`${prefix}loadBatch`, loadBatch);
   const maxBatchSize = options.maxBatchSize ?? Number.POSITIVE_INFINITY;
   assertCount(`${prefix}maxBatchSize`, maxBatchSize, 1);
-  if (options.maxWaitMs !== undefined) assertDuration(`${prefix}maxWaitMs`, options.maxWaitMs);
+  if (options.maxWaitMs !== undefined) {
+    assertTimerMs(`${prefix}maxWaitMs`, options.maxWaitMs, { infinity: true });
+  }
   const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
   assertCount(`${prefix}concurrency`, concurrency, 1);
   const priority = options.priority ?? 'normal';
@@ -346,11 +351,14 @@ export class Batcher<T, R, K> {
       settled: false,
     };
     this.#open = batch;
+    const maxWaitMs = this.#settings.maxWaitMs ?? 0;
+    // An endless window has no timer: the batch closes when full or flushed.
+    if (maxWaitMs === Number.POSITIVE_INFINITY) return batch;
     const scheduler = this.#settings.scheduler ?? asyncScheduler;
     this.#timer = scheduler.schedule(() => {
       this.#timer = undefined;
       if (this.#open === batch) this.#close();
-    }, this.#settings.maxWaitMs ?? 0);
+    }, maxWaitMs);
     return batch;
   }
 

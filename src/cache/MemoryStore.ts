@@ -1,5 +1,5 @@
 import type { Clock } from '../executor/types.js';
-import { assertCount, assertFunction, describe } from '../executor/validate.js';
+import { assertCount, assertFunction, assertTimerMs, describe } from '../executor/validate.js';
 import {
   assertEvictionPolicyName,
   createEvictionPolicy,
@@ -94,8 +94,10 @@ export interface MemoryStoreOptions {
    * When set, every `sweepIntervalMs` the store removes all expired entries (an O(n) scan,
    * see {@link MemoryStore.prune}), so memory held by entries nobody reads again is given
    * back. The timer is `unref`'d in Node (it never keeps a process alive), holds the store
-   * only weakly, and stops on {@link MemoryStore.dispose} (or `[Symbol.dispose]`). Without it, expired entries are dropped lazily, when read
-   * or listed, or when the policy evicts them. A number of ms > 0.
+   * only weakly, and stops on {@link MemoryStore.dispose} (or `[Symbol.dispose]`). Without
+   * it, expired entries are dropped lazily, when read or listed, or when the policy evicts
+   * them. A number of ms > 0 and at most 2^31 - 1 (the longest timer delay; `Infinity` is
+   * rejected: leave it unset for no timer).
    *
    * @default undefined — no timer
    */
@@ -251,15 +253,8 @@ export class MemoryStore implements SyncCacheStore {
     }
     assertFunction('clock.now', clock.now);
     if (onEvict !== undefined) assertFunction('onEvict', onEvict);
-    if (
-      sweepIntervalMs !== undefined &&
-      (typeof sweepIntervalMs !== 'number' ||
-        !Number.isFinite(sweepIntervalMs) ||
-        sweepIntervalMs <= 0)
-    ) {
-      throw new RangeError(
-        `sweepIntervalMs must be a finite number of milliseconds > 0; received ${describe(sweepIntervalMs)}`,
-      );
+    if (sweepIntervalMs !== undefined) {
+      assertTimerMs('sweepIntervalMs', sweepIntervalMs, { positive: true });
     }
 
     this.maxEntries = maxEntries;

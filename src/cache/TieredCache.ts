@@ -1,6 +1,13 @@
 import { type Observable, Subject } from 'rxjs';
 import type { Clock } from '../executor/types.js';
-import { assertCount, assertDuration, describe } from '../executor/validate.js';
+import {
+  assertClock,
+  assertCount,
+  assertDuration,
+  assertMethods,
+  assertTimerMs,
+  describe,
+} from '../executor/validate.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import type { CacheEntry, CacheStore, CacheStoreEvent } from './types.js';
 
@@ -13,7 +20,10 @@ import type { CacheEntry, CacheStore, CacheStoreEvent } from './types.js';
  * ```
  */
 export interface Tier {
-  /** The store of this level. */
+  /**
+   * The store of this level: any {@link CacheStore} (`get`, `set`, `delete`, `clear` and
+   * `keys`; the optional methods may be missing).
+   */
   store: CacheStore;
   /**
    * The longest an entry lives in this tier (ms); an entry is written with the shorter of
@@ -21,7 +31,10 @@ export interface Tier {
    * L2 1 hour, L3 and below 24 hours.
    */
   ttl?: number;
-  /** A read slower than this (ms) is abandoned and counts as a miss. Default: the cache's `timeoutMs`. */
+  /**
+   * A read slower than this (ms) is abandoned and counts as a miss: at most 2^31 - 1 (the
+   * longest timer delay), or `Infinity` (never abandoned). Default: the cache's `timeoutMs`.
+   */
   timeoutMs?: number;
 }
 
@@ -36,15 +49,21 @@ export interface Tier {
 export interface TieredCacheOptions {
   /** The levels, fastest first. At least one. */
   tiers: Tier[];
-  /** Default read timeout (ms) of every tier but the first. Default 250. The first tier is never timed out. */
+  /**
+   * Default read timeout (ms) of every tier but the first: at most 2^31 - 1, or `Infinity`.
+   * Default 250. The first tier is never timed out.
+   */
   timeoutMs?: number;
   /** Consecutive failures after which a tier is skipped. Default 3. */
   failureThreshold?: number;
   /** How long (ms) a failing tier is skipped before it is tried again. Default 30,000. */
   coolDownMs?: number;
-  /** Source of time for expiry and cool-downs. Default `Date.now()`. */
+  /** Source of time for expiry and cool-downs (an object with `now()`). Default `Date.now()`. */
   clock?: Clock;
-  /** Timer functions for read timeouts; inject fakes in tests. Default: the global ones. */
+  /**
+   * Timer functions for read timeouts (an object with `setTimeout` and `clearTimeout`);
+   * inject fakes in tests. Default: the global ones.
+   */
   timers?: {
     /** Calls `callback` after `ms`; returns a handle for `clearTimeout`. */
     setTimeout(callback: () => void, ms: number): unknown;
@@ -55,6 +74,9 @@ export interface TieredCacheOptions {
 
 /** The seed's default lifetimes: L1 session, L2 1 hour, L3 24 hours. */
 const DEFAULT_TIER_TTLS = [Number.POSITIVE_INFINITY, 60 * 60_000, 24 * 60 * 60_000];
+
+/** The {@link CacheStore} methods a tier's store must have (the optional ones are not called). */
+const STORE_METHODS = ['get', 'set', 'delete', 'clear', 'keys'] as const;
 
 /** Resolved settings of one tier. */
 interface TierState {
@@ -117,6 +139,12 @@ export class TieredCache implements CacheStore {
   /** Tier failures, timeouts and skips, as they happen. */
   readonly events$: Observable<CacheStoreEvent> = this.#events.asObservable();
 
+  /**
+   * @param options - the tiers and how to treat slow or failing ones; see {@link TieredCacheOptions}.
+   * @throws TypeError or RangeError for an invalid option (named in the message, with the
+   *   value received): e.g. no tiers, a tier's `store` without one of the `CacheStore`
+   *   methods, a negative `ttl` or `timeoutMs`, a `clock` without `now()`.
+   */
   constructor(options: TieredCacheOptions) {
     if (options === null || typeof options !== 'object' || !Array.isArray(options.tiers)) {
       throw new TypeError(
@@ -126,26 +154,39 @@ export class TieredCache implements CacheStore {
     if (options.tiers.length === 0)
       throw new RangeError('tiers must hold at least one tier; received 0');
     const timeoutMs = options.timeoutMs ?? 250;
-    assertDuration('timeoutMs', timeoutMs);
+    assertTimerMs('timeoutMs', timeoutMs, { infinity: true });
     const failureThreshold = options.failureThreshold ?? 3;
     assertCount('failureThreshold', failureThreshold, 1);
     const coolDownMs = options.coolDownMs ?? 30_000;
     assertDuration('coolDownMs', coolDownMs);
+    if (options.clock !== undefined) assertClock('clock', options.clock);
     this.#clock = options.clock ?? { now: () => Date.now() };
+    if (options.timers !== undefined) {
+      assertMethods(
+        'timers',
+        options.timers,
+        ['setTimeout', 'clearTimeout'],
+        'an object with setTimeout() and clearTimeout()',
+      );
+    }
     this.#timers = options.timers ?? {
       setTimeout: (callback, ms) => setTimeout(callback, ms),
       clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     };
     this.#tiers = options.tiers.map((tier, index) => {
-      if (tier === null || typeof tier !== 'object' || typeof tier.store?.get !== 'function') {
-        throw new TypeError(
-          `tiers[${index}].store must be a CacheStore; received ${describe(tier?.store)}`,
-        );
+      if (tier === null || typeof tier !== 'object') {
+        throw new TypeError(`tiers[${index}] must be an object; received ${describe(tier)}`);
       }
+      assertMethods(
+        `tiers[${index}].store`,
+        tier.store,
+        STORE_METHODS,
+        'a CacheStore (get(), set(), delete(), clear() and keys())',
+      );
       const ttl = tier.ttl ?? DEFAULT_TIER_TTLS[Math.min(index, 2)]!;
       assertDuration(`tiers[${index}].ttl`, ttl);
       const tierTimeout = tier.timeoutMs ?? (index === 0 ? Number.POSITIVE_INFINITY : timeoutMs);
-      assertDuration(`tiers[${index}].timeoutMs`, tierTimeout);
+      assertTimerMs(`tiers[${index}].timeoutMs`, tierTimeout, { infinity: true });
       return {
         store: tier.store,
         ttl,

@@ -7,6 +7,7 @@
  * @module
  */
 import { CorruptEntryError } from '../errors.js';
+import { assertCount } from '../executor/validate.js';
 
 /** A streaming transform from bytes to bytes (`CompressionStream`, `DecompressionStream`). */
 interface ByteTransform {
@@ -85,11 +86,14 @@ export function compressBytes(bytes: Uint8Array): Promise<Uint8Array> {
  * standard `DecompressionStream`.
  *
  * @param bytes - gzip-compressed bytes.
- * @param maxBytes - the most bytes the output may have; more rejects with a `RangeError`
- *   (a guard against decompression bombs). Default `Infinity`.
+ * @param maxBytes - the most bytes the output may have, an integer >= 0 or `Infinity`;
+ *   more rejects with a `RangeError` (a guard against decompression bombs). Default
+ *   `Infinity`.
  * @returns the decompressed bytes.
  * @throws (rejects) `TypeError` for bytes that are not valid gzip, or a truncated stream;
- *   `RangeError` when the output would exceed `maxBytes`.
+ *   `RangeError` when the output would exceed `maxBytes`, and, before reading anything,
+ *   for a `maxBytes` that is not an integer >= 0 or `Infinity` (`NaN`, negative, a
+ *   fraction, not a number), naming it and the value received.
  *
  * @example
  * ```ts
@@ -103,6 +107,12 @@ export function decompressBytes(
   bytes: Uint8Array,
   maxBytes: number = Number.POSITIVE_INFINITY,
 ): Promise<Uint8Array> {
+  try {
+    // NaN would never compare greater than the output's size: no guard at all.
+    assertCount('maxBytes', maxBytes, 0);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return pipeBytes(bytes, new DecompressionStream('gzip'), maxBytes);
 }
 

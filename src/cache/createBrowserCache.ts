@@ -1,6 +1,6 @@
 import { map, merge, type Observable } from 'rxjs';
 import type { Clock } from '../executor/types.js';
-import { describe } from '../executor/validate.js';
+import { assertDuration, assertObject, describe } from '../executor/validate.js';
 import { IndexedDbStore, type IndexedDbStoreOptions } from './IndexedDbStore.js';
 import { MemoryStore, type MemoryStoreOptions } from './MemoryStore.js';
 import { TieredCache, type TieredCacheOptions } from './TieredCache.js';
@@ -41,8 +41,8 @@ export interface BrowserCacheOptions {
    */
   indexedDb?: IndexedDbStoreOptions;
   /**
-   * The longest an entry lives in each tier (ms); an entry is written to a tier with the
-   * shorter of its own lifetime and the tier's.
+   * The longest an entry lives in each tier (ms, a number >= 0 or `Infinity`); an entry is
+   * written to a tier with the shorter of its own lifetime and the tier's.
    *
    * @default { memory: Infinity, indexedDb: 3_600_000 } — the seed's L1 session, L2 1 hour
    */
@@ -105,13 +105,19 @@ export class BrowserCache extends TieredCache {
    * @param memory - the memory tier.
    * @param indexedDb - the IndexedDB tier.
    * @param options - the tiered cache's options; `tiers` is ignored (the two stores are the tiers).
+   * @throws TypeError or RangeError for an invalid option, named as written (`ttl.memory`,
+   *   `timeoutMs`, ...) with the value received.
    */
   constructor(
     memory: MemoryStore,
     indexedDb: IndexedDbStore,
     options: Omit<TieredCacheOptions, 'tiers'> & { ttl?: BrowserCacheOptions['ttl'] } = {},
   ) {
+    assertObject('options', options);
     const { ttl = {}, ...rest } = options;
+    assertObject('ttl', ttl);
+    if (ttl.memory !== undefined) assertDuration('ttl.memory', ttl.memory);
+    if (ttl.indexedDb !== undefined) assertDuration('ttl.indexedDb', ttl.indexedDb);
     super({
       ...rest,
       tiers: [
@@ -166,6 +172,8 @@ export function createBrowserCache(options: BrowserCacheOptions = {}): BrowserCa
     );
   }
   const { memory = {}, indexedDb = {}, ttl, timeoutMs, failureThreshold, coolDownMs } = options;
+  assertObject('memory', memory);
+  assertObject('indexedDb', indexedDb);
   const clock = options.clock ?? { now: Date.now };
   const tieredOptions: Omit<TieredCacheOptions, 'tiers'> & { ttl?: BrowserCacheOptions['ttl'] } = {
     clock,

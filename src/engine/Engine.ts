@@ -5,6 +5,7 @@ import {
   from,
   map,
   merge,
+  NEVER,
   Observable,
   type ObservableInput,
   type Observer,
@@ -20,6 +21,7 @@ import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cach
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
+import type { ExecutorOptions } from '../executor/PriorityExecutor.js';
 import {
   type Clock,
   type Executor,
@@ -28,7 +30,18 @@ import {
   TaskControl,
   type Work,
 } from '../executor/types.js';
-import { assertDuration, assertFunction, assertPriority, describe } from '../executor/validate.js';
+import {
+  assertBoolean,
+  assertClock,
+  assertDuration,
+  assertExecutor,
+  assertFunction,
+  assertObject,
+  assertPriority,
+  assertScheduler,
+  assertTimerMs,
+  describe,
+} from '../executor/validate.js';
 import { type Alert, AlertMonitor } from '../metrics/AlertMonitor.js';
 import type {
   CoordinationEvent,
@@ -37,7 +50,7 @@ import type {
   ExecutorEvent,
   ShortCircuitEvent,
 } from '../metrics/events.js';
-import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
+import { assertWindowMs, EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
@@ -177,11 +190,13 @@ export class Engine {
   );
 
   constructor(options: EngineOptions = {}) {
-    const executor = options.executor;
-    this.executor =
-      executor !== undefined && typeof (executor as Executor).schedule === 'function'
-        ? (executor as Executor)
-        : createExecutor(executor);
+    if (options.clock !== undefined) assertClock('clock', options.clock);
+    if (options.wallClock !== undefined) assertClock('wallClock', options.wallClock);
+    if (options.metrics !== undefined) assertBoolean('metrics', options.metrics);
+    if (options.alerts !== undefined) assertObject('alerts', options.alerts);
+    const alerts = options.alerts ?? {};
+    if (alerts.windowMs !== undefined) assertWindowMs('alerts.windowMs', alerts.windowMs);
+    this.executor = executorOf(options.executor);
     this.#wall = options.wallClock ?? wallClock;
     this.#cache =
       options.cache ??
@@ -228,7 +243,7 @@ export class Engine {
     this.#clock = options.clock ?? new PerformanceClock();
     this.#turnClock = new TurnClock(this.#clock);
     this.#metricsIntervalMs = options.metricsIntervalMs ?? 1000;
-    assertDuration('metricsIntervalMs', this.#metricsIntervalMs);
+    assertTimerMs('metricsIntervalMs', this.#metricsIntervalMs, { infinity: true });
     this.#defaults = this.#settings({});
     const cacheEvents = this.#cache.events$;
     this.events$ =
@@ -237,20 +252,19 @@ export class Engine {
         : merge(
             this.executor.events$,
             counted(this.#events, this.#listeners, 'events'),
-            cacheEvents.pipe(map(toEngineEvent)),
+            // The store stamps its events with its wall clock; the engine's are on `clock`.
+            cacheEvents.pipe(map((event) => toEngineEvent(event, this.#clock.now()))),
           );
     if (options.metrics !== false) {
       const aggregator = new MetricsAggregator({
         concurrency: this.executor.concurrency,
-        windowMs: options.alerts?.windowMs,
+        windowMs: alerts.windowMs,
       });
       this.#aggregator = aggregator;
-      this.#meter = new EngineMeter(options.alerts?.windowMs ?? DEFAULT_WINDOW_MS);
+      this.#meter = new EngineMeter(alerts.windowMs ?? DEFAULT_WINDOW_MS);
       this.#listeners.metered = true;
       this.#listeners.update();
-      this.#alertMonitor = new AlertMonitor(options.alerts ?? {}, (alert) =>
-        this.#alerts.next(alert),
-      );
+      this.#alertMonitor = new AlertMonitor(alerts, (alert) => this.#alerts.next(alert));
       this.#executorEvents = this.executor.events$.subscribe((event) => this.#observe(event));
     }
     this.#requestHost = {
@@ -285,10 +299,13 @@ export class Engine {
     this.metrics$ = defer(() =>
       merge(
         of(this.metrics()),
-        counted(this.#changes, this.#listeners, 'changes').pipe(
-          auditTime(this.#metricsIntervalMs),
-          map(() => this.metrics()),
-        ),
+        // No interval: the snapshot at subscription is the only one (no timer).
+        this.#metricsIntervalMs === Number.POSITIVE_INFINITY
+          ? NEVER
+          : counted(this.#changes, this.#listeners, 'changes').pipe(
+              auditTime(this.#metricsIntervalMs),
+              map(() => this.metrics()),
+            ),
       ),
     );
   }
@@ -338,6 +355,8 @@ export class Engine {
    * @param loadBatch Loads many keys at once; one result (or Error) per key, by position.
    * @param options Batch size and window, batch cap, priority, TTL; see {@link LoaderOptions}.
    * @returns `load(key)`, a cold Observable of the key's value.
+   * @throws RangeError or TypeError for a bad option, naming it and the value (and
+   *   RangeError for `maxWaitMs: Infinity` with no finite `maxBatchSize`).
    */
   loader<V>(
     loadBatch: (keys: string[], signal: AbortSignal) => ObservableInput<readonly (V | Error)[]>,
@@ -348,6 +367,13 @@ export class Engine {
       loadBatch,
       options,
     );
+    if (options.scheduler !== undefined) assertScheduler('scheduler', options.scheduler);
+    if (maxWaitMs === Number.POSITIVE_INFINITY && maxBatchSize === Number.POSITIVE_INFINITY) {
+      // A loader's keys have no end to flush them: such a batch would never be sent.
+      throw new RangeError(
+        'maxWaitMs: Infinity needs a finite maxBatchSize (a batch with no window is sent when full); received maxBatchSize Infinity',
+      );
+    }
     const settings = { ...this.#settings(options), direct: true };
     const label = settings.label;
     const sink: BatchSink<BatchToken, unknown> = {
@@ -1648,15 +1674,26 @@ function isCacheable(settings: ExecutionSettings, meta: FlightMeta): boolean {
 }
 
 /** A store's own failure, as the engine reports it. */
-function toEngineEvent(event: CacheStoreEvent): ExecutionEvent {
+/**
+ * A store's event as the engine's `cache-error`, at `time` on the engine's clock. A tier
+ * whose circuit breaker opens, or that is skipped while it is open, is a failed `get`.
+ */
+function toEngineEvent(event: CacheStoreEvent, time: number): ExecutionEvent {
   return {
     type: 'cache-error',
-    time: event.time,
+    time,
     key: event.key,
     label: undefined,
     operation: event.type === 'tier-error' ? event.operation : 'get',
     tier: event.tier,
-    error: event.type === 'tier-error' ? event.error : new Error(`cache ${event.type}`),
+    error:
+      event.type === 'tier-error'
+        ? event.error
+        : new Error(
+            event.type === 'tier-opened'
+              ? `cache tier-opened: tier ${event.tier} failed too often and is skipped until its cool-down ends`
+              : `cache tier-skipped: tier ${event.tier} is skipped while its circuit breaker is open`,
+          ),
   };
 }
 
@@ -1664,4 +1701,22 @@ function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') {
     throw new TypeError(`key must be a string; received ${describe(key)}`);
   }
+}
+
+/**
+ * The `executor` option as an executor: the one given (an object with `schedule` or
+ * `stats` must be a whole {@link Executor}), or a new one made with the options given.
+ */
+function executorOf(executor: Executor | ExecutorOptions | undefined): Executor {
+  if (executor === undefined) return createExecutor();
+  if (typeof executor !== 'object' || executor === null || Array.isArray(executor)) {
+    throw new TypeError(
+      `executor must be an Executor (see createExecutor) or options for one; received ${describe(executor)}`,
+    );
+  }
+  if ('schedule' in executor || 'stats' in executor) {
+    assertExecutor('executor', executor);
+    return executor as Executor;
+  }
+  return createExecutor(executor);
 }

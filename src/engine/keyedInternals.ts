@@ -2,7 +2,13 @@ import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { createExecutor } from '../executor/createExecutor.js';
 import { parallelInternals } from '../executor/parallelInternals.js';
 import type { Priority } from '../executor/types.js';
-import { assertCount, assertFunction, assertPriority } from '../executor/validate.js';
+import {
+  assertBoolean,
+  assertCount,
+  assertFunction,
+  assertPriority,
+  assertString,
+} from '../executor/validate.js';
 import type { Engine } from './Engine.js';
 
 /**
@@ -47,6 +53,9 @@ export function keyedMap<T, R>(
   assertCount(`${operator}: concurrency`, concurrency, 1);
   const priority = options.priority ?? 'normal';
   assertPriority(`${operator}: priority`, priority);
+  if (options.label !== undefined) assertString(`${operator}: label`, options.label);
+  if (options.ordered !== undefined) assertBoolean(`${operator}: ordered`, options.ordered);
+  const ordered = options.ordered === true;
   const runOptions = { priority, label: options.label };
   return (source) =>
     new Observable<R>((subscriber) => {
@@ -60,7 +69,7 @@ export function keyedMap<T, R>(
         label: options.label,
       };
       return parallelInternals(source, subscriber, settings, {
-        ordered: options.ordered === true,
+        ordered,
         project: (value) =>
           engine.run<R>(keyOf(value), (signal) => project(value, signal), runOptions),
       });

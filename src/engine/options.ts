@@ -14,7 +14,10 @@ import type { Coordinator } from './coordinator.js';
  * ```
  */
 export interface EngineOptions {
-  /** An executor to share, or options for a new one. Default: `createExecutor()` (10 slots). */
+  /**
+   * An executor to share (see `createExecutor`), or options for a new one; anything else
+   * throws a `TypeError`. Default: `createExecutor()` (10 slots).
+   */
   executor?: Executor | ExecutorOptions;
   /** Where results are cached: any `CacheStore` or `TieredCache`. Default: a new `MemoryStore()`. */
   cache?: Cache;
@@ -30,15 +33,21 @@ export interface EngineOptions {
    * `Date.now()`. The default cache uses it too; give a cache of your own the same clock.
    */
   wallClock?: Clock;
-  /** Least time (ms) between two `metrics$` snapshots. Default 1000. */
+  /**
+   * Least time (ms) between two `metrics$` snapshots: at most 2^31 - 1 (the longest timer
+   * delay), or `Infinity` for only the snapshot each subscriber gets at once. Default 1000.
+   */
   metricsIntervalMs?: number;
   /**
    * Keep metrics (and alerts). The engine then listens to its executor's events, which
    * costs a little per task; `false` turns all of it off (`metrics()` stays empty).
-   * Default `true`.
+   * `true` or `false`; default `true`.
    */
   metrics?: boolean;
-  /** Alert thresholds and window; defaults from the seed. */
+  /**
+   * Alert thresholds and window (an object; `windowMs` a number > 0 or `Infinity`);
+   * defaults from the seed.
+   */
   alerts?: AlertThresholds;
   /**
    * Deduplicates executions across processes (`redisCoordinator` from `"eed/node"`):
@@ -105,7 +114,11 @@ export interface PrefetchOptions {
 export interface LoaderOptions {
   /** A batch is sent as soon as it holds this many keys. Default `Infinity`. */
   maxBatchSize?: number;
-  /** How long (ms) a batch collects keys. Default: the current macrotask turn (a 0 ms timer). */
+  /**
+   * How long (ms) a batch collects keys: at most 2^31 - 1 (the longest timer delay), or
+   * `Infinity` for no window (a batch is sent when full: `maxBatchSize` must then be
+   * finite). Default: the current macrotask turn (a 0 ms timer).
+   */
   maxWaitMs?: number;
   /** The most batches in flight at once. Default `Infinity` (the executor's cap still applies). */
   concurrency?: number;

@@ -17,7 +17,13 @@ import {
   type Work,
 } from './types.js';
 import { UNUSED_SIGNAL } from './unusedSignal.js';
-import { assertCount, assertDuration, assertPriority } from './validate.js';
+import {
+  assertClock,
+  assertCount,
+  assertDuration,
+  assertFunction,
+  assertPriority,
+} from './validate.js';
 
 /**
  * Options of {@link createExecutor}.
@@ -36,14 +42,17 @@ export interface ExecutorOptions {
    * A task that has waited this long (ms) in its lane moves up one lane (background to
    * normal, normal to critical), so steady high-priority load cannot starve it forever.
    * The price: an aged task can overtake newer work of the lane it joins, so priorities
-   * stop being strict for work that waited this long. Default `Infinity` (strict lanes).
+   * stop being strict for work that waited this long. A number of ms > 0 (`0` throws a
+   * `RangeError`: every task would move up at once), or `Infinity`. Default `Infinity`
+   * (strict lanes).
    */
   agingMs?: number;
   /**
-   * Source of event timestamps and aging time. Default: `performance.now()` (of the
-   * `performance` object current when the executor is made). Events
-   * emitted in one synchronous call into the executor share one reading until a task's
-   * work runs, so a task's duration always includes all of its own work.
+   * Source of event timestamps and aging time: an object with `now()` (anything else
+   * throws a `TypeError`). Default: `performance.now()` (of the `performance` object
+   * current when the executor is made). Events emitted in one synchronous call into the
+   * executor share one reading until a task's work runs, so a task's duration always
+   * includes all of its own work.
    */
   clock?: Clock;
 }
@@ -132,6 +141,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
     const agingMs = options.agingMs ?? Number.POSITIVE_INFINITY;
     assertDuration('agingMs', agingMs);
     if (agingMs === 0) throw new RangeError('agingMs must be > 0; received 0');
+    if (options.clock !== undefined) assertClock('clock', options.clock);
     this.concurrency = concurrency;
     this.backgroundConcurrency = backgroundConcurrency;
     this.#agingMs = agingMs;
@@ -139,6 +149,7 @@ export class PriorityExecutor implements Executor, TaskOwner {
   }
 
   schedule<T>(work: Work<T>, options: ScheduleOptions = NO_OPTIONS): Observable<T> {
+    assertFunction('work', work);
     const priority = options.priority ?? 'normal';
     if (priority !== 'normal') assertPriority('priority', priority);
     return new ScheduledObservable(this, work, options, priority);

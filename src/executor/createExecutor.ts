@@ -17,7 +17,8 @@ import type { Executor } from './types.js';
  * ```
  * @param options Caps, aging and clock; see {@link ExecutorOptions}.
  * @returns A new {@link Executor}.
- * @throws RangeError when an option is out of range, naming it and the value received.
+ * @throws RangeError when a number option is out of range, or TypeError when `clock` is not
+ *   a clock (an object with `now()`), naming the option and the value received.
  */
 export function createExecutor(options?: ExecutorOptions): Executor {
   return new PriorityExecutor(options);

@@ -3,7 +3,13 @@ import { createExecutor } from './createExecutor.js';
 import { DirectParallel } from './DirectParallel.js';
 import { ExecutorParallel, type Project } from './ExecutorParallel.js';
 import type { Executor, Priority } from './types.js';
-import { assertCount, assertFunction, assertPriority } from './validate.js';
+import {
+  assertCount,
+  assertExecutor,
+  assertFunction,
+  assertPriority,
+  assertString,
+} from './validate.js';
 
 /**
  * Options shared by eed's capped-parallel operators.
@@ -57,9 +63,8 @@ export function resolveParallelOptions(
   }
   const priority = options.priority ?? 'normal';
   assertPriority(`${operator}: priority`, priority);
-  if (options.executor !== undefined && typeof options.executor.schedule !== 'function') {
-    throw new TypeError(`${operator}: executor must be an Executor (see createExecutor)`);
-  }
+  if (options.executor !== undefined) assertExecutor(`${operator}: executor`, options.executor);
+  if (options.label !== undefined) assertString(`${operator}: label`, options.label);
   return {
     concurrency: options.concurrency,
     executor: options.executor,

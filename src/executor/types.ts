@@ -1,5 +1,6 @@
 import type { Observable, ObservableInput } from 'rxjs';
 import type { ExecutorEvent } from '../metrics/events.js';
+import { assertPriority } from './validate.js';
 
 /**
  * The three scheduling lanes, highest first. `critical` is the seed's critical path,
@@ -91,7 +92,8 @@ export interface Executor {
   /**
    * A cold Observable that, on subscription, queues `work` in its lane, runs it when a
    * slot is free, mirrors what it emits, and frees the slot when it ends or is
-   * unsubscribed (aborting its signal).
+   * unsubscribed (aborting its signal). Throws a `TypeError` at the call when `work` is
+   * not a function or `options.priority` is not a {@link Priority}.
    */
   schedule<T>(work: Work<T>, options?: ScheduleOptions): Observable<T>;
   /** Running and queued counts, overall and per priority. */
@@ -132,9 +134,11 @@ export class TaskControl {
    * from then on. A queued task moves to the tail of the higher lane; a running one
    * counts in the higher lane from then on (`stats().runningByPriority`), so a raised
    * background task no longer takes one of the `backgroundConcurrency` places. Either
-   * change of lane is announced by a `promoted` event.
+   * change of lane is announced by a `promoted` event. Throws a `TypeError` when
+   * `priority` is not a {@link Priority}.
    */
   raise(priority: Priority): void {
+    assertPriority('priority', priority);
     if (this.#priority === undefined || rank(priority) < rank(this.#priority)) {
       this.#priority = priority;
     }

@@ -1,4 +1,5 @@
 import { UnknownDependencyError } from '../errors.js';
+import { describe } from '../executor/validate.js';
 import type { LooseTask } from './plan.js';
 import type { GraphTask } from './types.js';
 
@@ -34,8 +35,8 @@ export class GraphBuilder<R = Record<never, never>> {
    *   .task('a', { run: () => Promise.resolve(2) })
    *   .task('b', { deps: ['a'], run: ({ a }) => [a * 21] }); // a: number
    * ```
-   * @throws TypeError when a task named `name` exists; {@link UnknownDependencyError}
-   *   when `deps` names an undefined task.
+   * @throws TypeError when a task named `name` exists or `deps` is not an array of task
+   *   names; {@link UnknownDependencyError} when `deps` names an undefined task.
    */
   task<N extends string, const D extends keyof R = never, T = unknown>(
     name: N & (N extends keyof R ? never : N),
@@ -47,11 +48,21 @@ export class GraphBuilder<R = Record<never, never>> {
     if (Object.hasOwn(this.tasks, name)) {
       throw new TypeError(`task ${JSON.stringify(name)} is already defined`);
     }
-    for (const dep of (task as LooseTask | undefined)?.deps ?? []) {
+    const deps: unknown = (task as LooseTask | undefined)?.deps;
+    if (deps !== undefined && !isStringArray(deps)) {
+      throw new TypeError(
+        `task ${JSON.stringify(name)}: deps must be an array of task names; received ${describe(deps)}`,
+      );
+    }
+    for (const dep of deps ?? []) {
       if (!Object.hasOwn(this.tasks, dep)) throw new UnknownDependencyError(name, String(dep));
     }
     return new GraphBuilder({ ...this.tasks, [name]: task as unknown as GraphTask });
   }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 /**

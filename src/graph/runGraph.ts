@@ -5,7 +5,7 @@ import { createExecutor } from '../executor/createExecutor.js';
 import { monotonicClock, type TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
 import type { Clock, Executor, Priority } from '../executor/types.js';
-import { assertCount, describe } from '../executor/validate.js';
+import { assertCount, assertMethods, describe } from '../executor/validate.js';
 import { GraphBuilder } from './defineGraph.js';
 import { type LearnedDurations, learnedDurationsOf } from './learned.js';
 import { type LockTable, lockTableOf } from './locks.js';
@@ -115,9 +115,8 @@ function resolveOptions(options: RunGraphOptions): Settings {
     throw new TypeError(`options must be an object; received ${describe(options)}`);
   }
   const { engine, failFast = true, concurrency = Number.POSITIVE_INFINITY } = options;
-  if (engine !== undefined && typeof (engine as Partial<Engine>).run !== 'function') {
-    throw new TypeError(`engine must be an Engine; received ${describe(engine)}`);
-  }
+  if (engine !== undefined)
+    assertMethods('engine', engine, ['run'], 'an Engine (see createEngine)');
   const executor = options.executor ?? engine?.executor ?? defaultExecutor();
   if (typeof (executor as Partial<Executor>).schedule !== 'function') {
     throw new TypeError(`executor must be an Executor; received ${describe(executor)}`);

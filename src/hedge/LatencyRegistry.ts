@@ -1,5 +1,9 @@
 import { assertCount } from '../executor/validate.js';
-import { LatencyHistogram, type LatencyHistogramOptions } from '../metrics/LatencyHistogram.js';
+import {
+  LatencyHistogram,
+  type LatencyHistogramOptions,
+  MAX_LATENCY_WINDOW,
+} from '../metrics/LatencyHistogram.js';
 
 /**
  * Options of {@link LatencyRegistry}.
@@ -40,9 +44,10 @@ export class LatencyRegistry {
     const maxLabels = options.maxLabels ?? 1024;
     assertCount('LatencyRegistry: maxLabels', maxLabels, 1);
     this.maxLabels = maxLabels;
+    if (options.window !== undefined) {
+      assertCount('LatencyRegistry: window', options.window, 1, MAX_LATENCY_WINDOW);
+    }
     this.#histogramOptions = { window: options.window };
-    // Validates `window` now rather than at the first record.
-    new LatencyHistogram(this.#histogramOptions);
   }
 
   /** How many labels are tracked. */

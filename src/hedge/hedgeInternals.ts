@@ -14,9 +14,11 @@ import type { Executor, Priority, Work } from '../executor/types.js';
 import {
   assertCount,
   assertDuration,
+  assertFiniteCount,
   assertFunction,
   assertPriority,
   describe,
+  MAX_TIMER_MS,
 } from '../executor/validate.js';
 import type { ShortCircuitEvent } from '../metrics/events.js';
 import { hasMethod } from '../shortCircuit/shortCircuitInternals.js';
@@ -39,7 +41,7 @@ export interface HedgeOptions {
    * from earlier hedges with the same label; `afterFallbackMs` until `minSamples` are known.
    */
   after: number | 'p95';
-  /** The most copies started in all, the first included: an integer >= 1. Default 2. */
+  /** The most copies started in all, the first included: a finite integer >= 1. Default 2. */
   max?: number;
   /**
    * Run the copies through this executor (each copy is one task), so they count against
@@ -114,11 +116,8 @@ export function resolveHedgeOptions(work: unknown, options: HedgeOptions): Resol
     }
     assertDuration('hedge: after', after);
   }
-  const max = options.max ?? 2;
-  assertCount('hedge: max', max, 1);
-  if (max === Number.POSITIVE_INFINITY) {
-    throw new RangeError('hedge: max must be a finite integer >= 1; received Infinity');
-  }
+  const max = options.max === undefined ? 2 : options.max;
+  assertFiniteCount('hedge: max', max, 1);
   const priority = options.priority ?? 'normal';
   assertPriority('hedge: priority', priority);
   const label = options.label;
@@ -174,9 +173,6 @@ function delayOf(settings: ResolvedHedge): number {
   const p95 = settings.latencies.quantile(settings.label as string, 0.95, settings.minSamples);
   return p95 ?? settings.afterFallbackMs;
 }
-
-/** Longer waits than this overflow `setTimeout` (which then fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One copy of the work. */
 interface Copy {

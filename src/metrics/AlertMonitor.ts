@@ -1,4 +1,10 @@
-import { assertCount, assertDuration } from '../executor/validate.js';
+import {
+  assertCount,
+  assertFunction,
+  assertObject,
+  assertRatio,
+  describe,
+} from '../executor/validate.js';
 import type { ExecutionEvent } from './events.js';
 import { LatencySketch } from './LatencySketch.js';
 import type { WindowCounts } from './SlidingCounters.js';
@@ -48,9 +54,9 @@ export interface Alert {
  */
 export interface AlertThresholds {
   /**
-   * Window (ms) over which ratios are judged. Default 60,000. Read by the engine, which
-   * sizes its metrics window with it; an `AlertMonitor` used on its own judges the window
-   * it is given.
+   * Window (ms) over which ratios are judged: a number > 0, or `Infinity` (the whole
+   * session). Default 60,000. Read by the engine, which sizes its metrics window with it;
+   * an `AlertMonitor` used on its own judges the window it is given.
    */
   windowMs?: number;
   /**
@@ -66,7 +72,8 @@ export interface AlertThresholds {
   minCacheHitRate?: number;
   /**
    * `slow-execution` when a task takes longer than its `expectedMs`, or, without one, than
-   * this multiple of its label's observed p95 (once the label has `minSamples` runs). Default 3.
+   * this multiple of its label's observed p95 (once the label has `minSamples` runs): a
+   * number > 0, or `Infinity` to judge only tasks that have an `expectedMs`. Default 3.
    * Only completed tasks are judged and learned from; each label (unlabelled tasks being
    * one more) fires and resolves on its own.
    */
@@ -110,10 +117,16 @@ export class AlertMonitor {
   readonly #durations = new Map<string | undefined, LatencySketch>();
 
   constructor(thresholds: AlertThresholds, emit: (alert: Alert) => void) {
+    assertObject('thresholds', thresholds);
+    assertFunction('emit', emit);
     const minSamples = thresholds.minSamples ?? 20;
     assertCount('alerts.minSamples', minSamples, 1);
     const slowFactor = thresholds.slowFactor ?? 3;
-    assertDuration('alerts.slowFactor', slowFactor);
+    if (typeof slowFactor !== 'number' || !(slowFactor > 0)) {
+      throw new RangeError(
+        `alerts.slowFactor must be a multiplier > 0 (or Infinity); received ${describe(slowFactor)}`,
+      );
+    }
     const settings = {
       minSamples,
       minParallelization: thresholds.minParallelization ?? 0.5,
@@ -122,10 +135,7 @@ export class AlertMonitor {
       slowFactor,
     };
     for (const name of ['minParallelization', 'maxRedundancy', 'minCacheHitRate'] as const) {
-      const value = settings[name];
-      if (!(value >= 0 && value <= 1)) {
-        throw new RangeError(`alerts.${name} must be a ratio between 0 and 1; received ${value}`);
-      }
+      assertRatio(`alerts.${name}`, settings[name]);
     }
     this.#settings = settings;
     this.#emit = emit;

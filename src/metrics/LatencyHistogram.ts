@@ -20,6 +20,17 @@ const TOP_BUCKET = Math.ceil(Math.log(1e7 / FLOOR_MS) / LOG_GAMMA);
  */
 export const LATENCY_HISTOGRAM_ERROR = (GAMMA - 1) / (GAMMA + 1);
 
+/**
+ * The largest `window` of a {@link LatencyHistogram} (or a `LatencyRegistry`): 2^31
+ * samples per generation.
+ *
+ * @example
+ * ```ts
+ * assertCount('window', window, 1, MAX_LATENCY_WINDOW);
+ * ```
+ */
+export const MAX_LATENCY_WINDOW = 2 ** 31;
+
 /** One generation of samples: counts per bucket, and the extremes. */
 class Generation {
   readonly buckets = new Map<number, number>();
@@ -54,7 +65,7 @@ export interface LatencyHistogramOptions {
   /**
    * How many recent samples quantiles describe: at least the latest `window` (once that
    * many were recorded) and at most the latest 2 × `window`. Older samples are forgotten,
-   * so the estimate follows a latency that drifts. An integer >= 1; default 512.
+   * so the estimate follows a latency that drifts. An integer from 1 to 2^31; default 512.
    */
   window?: number;
 }
@@ -88,7 +99,7 @@ export class LatencyHistogram {
 
   constructor(options: LatencyHistogramOptions = {}) {
     const window = options.window ?? 512;
-    assertCount('LatencyHistogram: window', window, 1, 2 ** 31);
+    assertCount('LatencyHistogram: window', window, 1, MAX_LATENCY_WINDOW);
     this.window = window;
   }
 

@@ -1,5 +1,5 @@
 import { produce } from 'immer';
-import { assertCount } from '../executor/validate.js';
+import { assertCount, describe } from '../executor/validate.js';
 import { Float64Queue } from '../util/Float64Queue.js';
 import { NumberSet } from '../util/NumberSet.js';
 import type { ExecutionEvent } from './events.js';
@@ -45,6 +45,23 @@ export const EMPTY_METRICS: MetricsSnapshot = {
 };
 
 /**
+ * Throws a `RangeError` unless `value` is a length of sliding window: a number of ms > 0,
+ * or `Infinity` (a window as long as the session). `option` is the name in the message.
+ *
+ * @example
+ * ```ts
+ * assertWindowMs('alerts.windowMs', 0); // RangeError: alerts.windowMs must be a number of milliseconds > 0 ...
+ * ```
+ */
+export function assertWindowMs(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new RangeError(
+      `${option} must be a number of milliseconds > 0 (or Infinity); received ${describe(value)}`,
+    );
+  }
+}
+
+/**
  * Options of {@link MetricsAggregator}.
  *
  * @example
@@ -53,9 +70,15 @@ export const EMPTY_METRICS: MetricsSnapshot = {
  * ```
  */
 export interface MetricsAggregatorOptions {
-  /** The executor's slot count, for `utilization`. Default `Infinity` (then: peak running). */
+  /**
+   * The executor's slot count, for `utilization`: an integer >= 1, or `Infinity`. Default
+   * `Infinity` (then: peak running).
+   */
   concurrency?: number;
-  /** Length (ms) of the sliding window behind {@link MetricsAggregator.window}. Default 60,000. */
+  /**
+   * Length (ms) of the sliding window behind {@link MetricsAggregator.window}: a number
+   * > 0, or `Infinity` (the whole session). Default 60,000.
+   */
   windowMs?: number;
   /**
    * How many keys' cache validity (from `cache-stored` events) are remembered for the
@@ -152,9 +175,13 @@ export class MetricsAggregator {
   readonly #window: SlidingCounters;
 
   constructor(options: MetricsAggregatorOptions = {}) {
-    this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-    this.#bounded = Number.isFinite(this.#concurrency);
-    this.#window = new SlidingCounters(options.windowMs ?? 60_000);
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    assertCount('concurrency', concurrency, 1);
+    const windowMs = options.windowMs ?? 60_000;
+    assertWindowMs('windowMs', windowMs);
+    this.#concurrency = concurrency;
+    this.#bounded = Number.isFinite(concurrency);
+    this.#window = new SlidingCounters(windowMs);
     const maxTrackedKeys = options.maxTrackedKeys ?? 100_000;
     assertCount('maxTrackedKeys', maxTrackedKeys, 1);
     this.#maxTrackedKeys = maxTrackedKeys;

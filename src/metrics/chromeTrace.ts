@@ -1,4 +1,5 @@
 import type { Priority } from '../executor/types.js';
+import { assertString } from '../executor/validate.js';
 import type { ExecutionEvent } from './events.js';
 
 /**
@@ -136,7 +137,10 @@ export interface ChromeTrace {
  * ```
  */
 export interface ChromeTraceOptions {
-  /** Prefix of the process names: `"<processName> executor 1"`, `"<processName> engine"`. Default `'eed'`. */
+  /**
+   * Prefix of the process names: `"<processName> executor 1"`, `"<processName> engine"`.
+   * A string (anything else throws a `TypeError`). Default `'eed'`.
+   */
   processName?: string;
 }
 
@@ -283,6 +287,7 @@ export function toChromeTrace(
   events: Iterable<ExecutionEvent>,
   options: ChromeTraceOptions = {},
 ): ChromeTrace {
+  if (options.processName !== undefined) assertString('processName', options.processName);
   const prefix = options.processName ?? 'eed';
   const list: ExecutionEvent[] = [];
   let origin = Number.POSITIVE_INFINITY;

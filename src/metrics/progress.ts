@@ -2,7 +2,14 @@ import { freeze } from 'immer';
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { monotonicClock } from '../executor/PriorityExecutor.js';
 import type { Clock } from '../executor/types.js';
-import { assertCount, assertDuration } from '../executor/validate.js';
+import {
+  assertClock,
+  assertDuration,
+  assertMethods,
+  assertScheduler,
+  assertTimerMs,
+  describe,
+} from '../executor/validate.js';
 import type { ExecutionEvent } from './events.js';
 
 /**
@@ -51,7 +58,7 @@ export interface ProgressSnapshot {
  * ```
  */
 export interface ProgressOptions {
-  /** How many items the run has: an integer >= 0. Required. */
+  /** How many items the run has: an integer >= 0 (not `Infinity`: the run must end). Required. */
   total: number;
   /**
    * What an item is. `'tasks'` (default): executor tasks (`completed` is done, `failed`
@@ -63,12 +70,15 @@ export interface ProgressOptions {
    * How a preempted task counts. `'retried'` (default): not finished, since whoever
    * scheduled it is expected to schedule it again (a new task) — eed's own preemption
    * victims are background work that is retried or given up on purpose. `'failed'`: as
-   * a failure, for pipelines that do not retry.
+   * a failure, for pipelines that do not retry. Anything else throws a `TypeError`.
    */
   preempted?: 'retried' | 'failed';
-  /** Source of `elapsedMs` and the rate's time. Default: `performance.now()`. */
+  /** Source of `elapsedMs` and the rate's time: an object with `now()`. Default: `performance.now()`. */
   clock?: Clock;
-  /** Least ms between two snapshots while events flow (`Infinity`: first and last only). Default 100. */
+  /**
+   * Least ms between two snapshots while events flow: at most 2^31 - 1 (the longest timer
+   * delay), or `Infinity` (first and last only). Default 100.
+   */
   intervalMs?: number;
   /** Length (ms) of the sliding window the rate is measured over. Default 5000. */
   windowMs?: number;
@@ -96,6 +106,9 @@ export interface ProgressOptions {
  * `windowMs` / the window's length (or the time since subscribing, if shorter), per
  * second; `etaMs = remaining / rate`.
  *
+ * Bad options, and an `events$` without `subscribe()`, throw a `TypeError` or
+ * `RangeError` at the call, naming the option and the value received.
+ *
  * @example
  * ```ts
  * import { merge } from 'rxjs';
@@ -114,22 +127,31 @@ export function progress$(
   events$: Observable<ExecutionEvent>,
   options: ProgressOptions,
 ): Observable<ProgressSnapshot> {
+  assertMethods('events$', events$, ['subscribe'], 'an Observable (an object with subscribe())');
   const total = options.total;
-  assertCount('total', total, 0);
-  if (total === Number.POSITIVE_INFINITY) {
-    throw new RangeError('total must be finite; received Infinity');
+  // A run of known size: Infinity would never complete nor show progress.
+  if (typeof total !== 'number' || !Number.isInteger(total) || total < 0) {
+    throw new RangeError(`total must be an integer >= 0; received ${describe(total)}`);
   }
   const unit = options.count ?? 'tasks';
   if (unit !== 'tasks' && unit !== 'requests') {
     throw new TypeError(`count must be 'tasks' or 'requests'; received ${String(unit)}`);
   }
-  const preemptedFails = (options.preempted ?? 'retried') === 'failed';
+  const preemptedAs = options.preempted ?? 'retried';
+  if (preemptedAs !== 'retried' && preemptedAs !== 'failed') {
+    throw new TypeError(
+      `preempted must be 'retried' or 'failed'; received ${describe(preemptedAs)}`,
+    );
+  }
+  const preemptedFails = preemptedAs === 'failed';
+  if (options.clock !== undefined) assertClock('clock', options.clock);
   const clock = options.clock ?? monotonicClock;
   const intervalMs = options.intervalMs ?? 100;
-  assertDuration('intervalMs', intervalMs);
+  assertTimerMs('intervalMs', intervalMs, { infinity: true });
   const windowMs = options.windowMs ?? 5000;
   assertDuration('windowMs', windowMs);
   if (windowMs === 0) throw new RangeError('windowMs must be > 0; received 0');
+  if (options.scheduler !== undefined) assertScheduler('scheduler', options.scheduler);
   const scheduler = options.scheduler ?? asyncScheduler;
 
   return new Observable<ProgressSnapshot>((subscriber) => {

@@ -5,7 +5,7 @@ import { type Observable, Subject } from 'rxjs';
 import { decodeRecord, decodeRecordHeader, RECORD_HEADER_BYTES } from '../cache/codec.js';
 import type { CacheEntry, CacheStore, CacheStoreEvent } from '../cache/types.js';
 import type { Clock } from '../executor/types.js';
-import { assertFunction, describe } from '../executor/validate.js';
+import { assertFunction, assertTimerMs, describe } from '../executor/validate.js';
 import {
   checksum,
   decodeValues,
@@ -108,7 +108,8 @@ export interface RedisStoreOptions {
    * the process' own event-loop lag, and a burst of 1,000 concurrent writes on a busy
    * two-core machine saw round trips of up to ~200 ms, so the default leaves room.
    * Latency on the read path is `TieredCache`'s business: it abandons a tier's read
-   * after its own `timeoutMs` (250 ms by default). A number > 0, or `Infinity`.
+   * after its own `timeoutMs` (250 ms by default). A number > 0 and at most 2^31 - 1 (the
+   * longest timer delay), or `Infinity` (no timeout).
    *
    * @default 1_000
    */
@@ -272,7 +273,7 @@ export class RedisStore implements CacheStore, AsyncDisposable {
       );
     }
     assertPositive('ttl', ttl);
-    assertPositive('timeoutMs', timeoutMs);
+    assertTimerMs('timeoutMs', timeoutMs, { positive: true, infinity: true });
     if (
       typeof compressThreshold !== 'number' ||
       Number.isNaN(compressThreshold) ||

@@ -10,7 +10,7 @@ import {
   UnserializableValueError,
 } from 'eed';
 import { map, merge, type Observable, Subject } from 'rxjs';
-import { describe } from '../executor/validate.js';
+import { assertDuration, assertObject, assertTimerMs, describe } from '../executor/validate.js';
 import { FileSystemStore, type FileSystemStoreFs } from './FileSystemStore.js';
 
 // Classes users may test with `instanceof` (TieredCache, MemoryStore, the error classes)
@@ -54,7 +54,8 @@ export interface NodeCacheOptions {
   maxBytes?: number;
   /**
    * The longest an entry lives in the filesystem tier (ms); each entry keeps the shorter
-   * of this and its own lifetime. The memory tier keeps entries for the session.
+   * of this and its own lifetime. The memory tier keeps entries for the session. A number
+   * of ms >= 0, or `Infinity`.
    *
    * @default 3_600_000 — `TieredCache`'s default for a second tier (the seed's L2, 1 hour)
    */
@@ -73,6 +74,7 @@ export interface NodeCacheOptions {
   compressThreshold?: number;
   /**
    * A read of the filesystem tier slower than this (ms) is abandoned and counts as a miss.
+   * A number of ms >= 0, or `Infinity` (never abandoned).
    *
    * @default 250 — `TieredCache`'s default
    */
@@ -132,6 +134,12 @@ export class NodeCache extends TieredCache {
       throw new TypeError(
         `createNodeCache options must be an object; received ${describe(options)}`,
       );
+    }
+    // Checked here, not by TieredCache, so that the message names the option as written.
+    if (options.memory !== undefined) assertObject('memory', options.memory);
+    if (options.ttl !== undefined) assertDuration('ttl', options.ttl);
+    if (options.timeoutMs !== undefined) {
+      assertTimerMs('timeoutMs', options.timeoutMs, { infinity: true });
     }
     const clock = options.clock ?? { now: () => Date.now() };
     const memory = new MemoryStore({ clock, ...options.memory });
@@ -204,6 +212,8 @@ export class NodeCache extends TieredCache {
  * run, and a disk that keeps failing is skipped for a while (circuit breaker).
  *
  * @param options - see {@link NodeCacheOptions}.
+ * @throws TypeError or RangeError for an invalid option, named as written, with the value
+ *   received.
  *
  * @example
  * ```ts

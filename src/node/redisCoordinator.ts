@@ -8,7 +8,13 @@ import {
 } from 'eed';
 import { Subject } from 'rxjs';
 import { CircuitBreaker } from '../cache/CircuitBreaker.js';
-import { assertCount, assertDuration, describe } from '../executor/validate.js';
+import {
+  assertCount,
+  assertDuration,
+  assertMethods,
+  describe,
+  MAX_TIMER_MS,
+} from '../executor/validate.js';
 import { RedisTimeoutError } from './redisErrors.js';
 
 /**
@@ -56,7 +62,8 @@ export interface RedisCoordinatorOptions {
   /**
    * The connection commands go through (leases, renewals, releases, publishing). Create
    * it with `enableOfflineQueue: false` so commands fail at once while Redis is down,
-   * instead of waiting out `timeoutMs`. The coordinator never closes it.
+   * instead of waiting out `timeoutMs`. The coordinator never closes it. Without a
+   * `subscriber`, it must have `duplicate()` (checked at construction).
    */
   client: RedisCoordinatorClient;
   /**
@@ -64,23 +71,35 @@ export interface RedisCoordinatorOptions {
    * Default: `client.duplicate()`, created on the first wait and closed by `close()`.
    */
   subscriber?: RedisCoordinatorClient;
-  /** Prefix of the lease keys (`<prefix>lease:<key>`) and of the channel (`<prefix>flights`). Default `'eed:'`. */
+  /**
+   * Prefix of the lease keys (`<prefix>lease:<key>`) and of the channel (`<prefix>flights`):
+   * a non-empty string, like `RedisStore`'s. Default `'eed:'`.
+   */
   prefix?: string;
   /**
    * How long (ms) a lease lives unless renewed. The holder renews it every `leaseMs / 3`
    * while its work runs, so only a holder that died (or cannot reach Redis, or stalls
-   * longer than `2/3 leaseMs`) loses it; then one waiter takes over. Default `10_000`.
+   * longer than `2/3 leaseMs`) loses it; then one waiter takes over. An integer from `30`
+   * to `2_147_483_647` (the longest timer delay). Default `10_000`.
    */
   leaseMs?: number;
-  /** The longest (ms) one Redis command may take before coordination counts as unavailable. Default `1_000`. */
+  /**
+   * The longest (ms) one Redis command may take before coordination counts as unavailable.
+   * An integer from `1` to `2_147_483_647`. Default `1_000`.
+   */
   timeoutMs?: number;
   /**
    * First interval (ms) between a waiter's checks of the lease; it doubles up to
    * `min(1_000, leaseMs / 4)`. The checks only notice a lease that expired with its
-   * holder: completions arrive by pub/sub at once. Default `50`.
+   * holder: completions arrive by pub/sub at once. An integer from `1` to `2_147_483_647`.
+   * Default `50`.
    */
   pollMs?: number;
-  /** How long (ms) to skip Redis after a failure, answering `unavailable` at once. Default `5_000`. */
+  /**
+   * How long (ms) to skip Redis after a failure, answering `unavailable` at once: any number
+   * >= 0 (fractions allowed; `0` never skips, `Infinity` skips Redis for good after the first
+   * failure). Default `5_000`.
+   */
   coolDownMs?: number;
 }
 
@@ -143,9 +162,6 @@ type Attempt =
   | { readonly state: 'held'; readonly holder: string }
   | { readonly state: 'ended'; readonly message: FlightMessage }
   | { readonly state: 'done' };
-
-/** The longest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Takes the lease if it is free, atomically. A waiter passes the token of the holder it
@@ -213,6 +229,12 @@ return 0`;
  * own subscribers, but cannot renew: after `leaseMs` a waiter on Redis' side takes over,
  * and the key runs twice (once on each side). Processes on the far side of the partition
  * cannot reach Redis at all and execute locally. Nothing is lost; work is duplicated.
+ *
+ * @param options - the connection and timings; see {@link RedisCoordinatorOptions}.
+ * @throws TypeError or RangeError, when called, for an invalid option (named in the
+ *   message with the value received): a `client` without `eval()` (or without
+ *   `duplicate()` when no `subscriber` is given), an empty `prefix`, a `leaseMs`,
+ *   `timeoutMs` or `pollMs` that is not an integer in range, a negative `coolDownMs`.
  *
  * @example
  * ```ts
@@ -301,8 +323,16 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       throw new TypeError(`options must be an object; received ${describe(options)}`);
     }
     const client = options.client;
-    if (client === null || typeof client !== 'object' || typeof client.eval !== 'function') {
-      throw new TypeError(`client must be an ioredis client; received ${describe(client)}`);
+    // Without a subscriber, the first wait subscribes on `client.duplicate()`.
+    if (options.subscriber === undefined) {
+      assertMethods(
+        'client',
+        client,
+        ['eval', 'duplicate'],
+        'an ioredis client (with eval(), and duplicate() when no subscriber is given)',
+      );
+    } else {
+      assertMethods('client', client, ['eval'], 'an ioredis client (with eval())');
     }
     if (options.subscriber !== undefined && typeof options.subscriber?.subscribe !== 'function') {
       throw new TypeError(
@@ -313,8 +343,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     this.#subscriber = options.subscriber;
     this.#ownsSubscriber = options.subscriber === undefined;
     this.#prefix = options.prefix ?? 'eed:';
-    if (typeof this.#prefix !== 'string') {
-      throw new TypeError(`prefix must be a string; received ${describe(this.#prefix)}`);
+    if (typeof this.#prefix !== 'string' || this.#prefix.length === 0) {
+      throw new TypeError(`prefix must be a non-empty string; received ${describe(this.#prefix)}`);
     }
     this.#channel = `${this.#prefix}flights`;
     this.#endedPrefix = `${this.#prefix}ended:`;

@@ -1,4 +1,4 @@
-import { assertCount } from '../executor/validate.js';
+import { assertCount, assertFiniteCount } from '../executor/validate.js';
 
 /**
  * A key predicted to be asked for next, with the estimated chance that it will be.
@@ -95,16 +95,31 @@ export class MarkovPredictor {
   }
 
   /**
-   * The keys most likely to follow `key`, up to `depth` steps ahead, whose probability
-   * (the product along the chain) is at least `minProbability`; most probable first.
-   * `key` itself is never predicted.
+   * The keys most likely to follow `key`, up to `depth` steps ahead (a finite integer
+   * >= 1, default 1), whose probability (the product along the chain, the most probable
+   * chain's for a key several chains reach) is at least `minProbability`; most probable
+   * first. `key` itself is never predicted. Takes at most one step per key with
+   * successors, whatever `depth`.
+   *
+   * @example
+   * ```ts
+   * // After 'home', 'list', 'item', 'home', 'list' (each key always follows the one before):
+   * model.predict('list', { depth: 2 }); // [{ key: 'item', probability: 1 }, { key: 'home', probability: 1 }]
+   * ```
+   * @throws RangeError when `depth` is not a finite integer >= 1.
    */
   predict(key: string, options: { depth?: number; minProbability?: number } = {}): Prediction[] {
-    const depth = options.depth ?? 1;
+    const depth = options.depth === undefined ? 1 : options.depth;
+    assertFiniteCount('depth', depth, 1);
     const minProbability = options.minProbability ?? 0;
     const best = new Map<string, number>();
     let frontier = new Map<string, number>([[key, 1]]);
-    for (let step = 0; step < depth && frontier.size > 0; step++) {
+    // A key reached no more likely than before is not followed again: what follows it was
+    // already reached, as likely, in no more steps. So a most probable chain never visits
+    // a key twice and has at most one step per key with successors: with that bound, a
+    // cycle (`a -> b -> a`, each certain) ends however large `depth` is.
+    const steps = Math.min(depth, this.#transitions.size);
+    for (let step = 0; step < steps && frontier.size > 0; step++) {
       const next = new Map<string, number>();
       for (const [from, chance] of frontier) {
         const successors = this.#transitions.get(from);
@@ -113,8 +128,9 @@ export class MarkovPredictor {
         for (const [to, count] of successors) {
           const probability = (chance * count) / total;
           if (probability < minProbability || probability <= 0 || to === key) continue;
-          if (probability > (next.get(to) ?? 0)) next.set(to, probability);
-          if (probability > (best.get(to) ?? 0)) best.set(to, probability);
+          if (probability <= (best.get(to) ?? 0)) continue;
+          best.set(to, probability);
+          next.set(to, probability);
         }
       }
       frontier = next;

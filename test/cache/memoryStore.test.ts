@@ -521,7 +521,12 @@ describe('MemoryStore: option validation', () => {
     ['policy LRU', { policy: 'LRU' }, TypeError, /policy.*received "LRU"/],
     ['clock {}', { clock: {} }, TypeError, /clock\.now must be a function/],
     ['clock 5', { clock: 5 }, TypeError, /clock must be an object.*received 5/],
-    ['sweepIntervalMs 0', { sweepIntervalMs: 0 }, RangeError, /sweepIntervalMs.*> 0; received 0/],
+    [
+      'sweepIntervalMs 0',
+      { sweepIntervalMs: 0 },
+      RangeError,
+      /sweepIntervalMs.*> 0 and at most 2147483647.*; received 0/,
+    ],
     [
       'sweepIntervalMs Inf',
       { sweepIntervalMs: Number.POSITIVE_INFINITY },

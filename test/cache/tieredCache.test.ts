@@ -1,4 +1,11 @@
-import { type CacheEntry, type CacheStore, createEngine, TieredCache } from 'eed';
+import {
+  type CacheEntry,
+  type CacheStore,
+  createBrowserCache,
+  createEngine,
+  TieredCache,
+  type TieredCacheOptions,
+} from 'eed';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -207,6 +214,52 @@ describe('TieredCache', () => {
     ).toThrow(/failureThreshold.*0/);
   });
 
+  it('rejects, at construction, a clock, timers or tier store that lacks what it calls', () => {
+    const make = (options: Partial<TieredCacheOptions>) => () =>
+      new TieredCache({ tiers: [{ store: new FakeStore() }], ...options });
+    const bad = (value: unknown): never => value as never;
+    expect(make({ clock: bad(5) })).toThrow(TypeError);
+    expect(make({ clock: bad(5) })).toThrow(/^clock must be .*now\(\).*; received 5$/);
+    expect(make({ clock: bad({}) })).toThrow(/clock .*received an object/);
+    expect(make({ clock: bad(null) })).toThrow(/clock .*received null/);
+    expect(make({ timers: bad(5) })).toThrow(TypeError);
+    expect(make({ timers: bad(5) })).toThrow(/^timers must be .*setTimeout.*; received 5$/);
+    expect(make({ timers: bad({ setTimeout }) })).toThrow(/timers .*received an object/);
+    // Each of the five required CacheStore methods is needed; the optional ones are not.
+    for (const missing of ['get', 'set', 'delete', 'clear', 'keys']) {
+      const store = new FakeStore();
+      Object.assign(store, { [missing]: undefined });
+      expect(
+        () => new TieredCache({ tiers: [{ store: new FakeStore() }, { store }] }),
+        missing,
+      ).toThrow(/^tiers\[1\]\.store must be a CacheStore .*; received an object$/);
+    }
+    expect(() => new TieredCache({ tiers: [{ store: bad({ get: () => undefined }) }] })).toThrow(
+      TypeError,
+    );
+    expect(() => new TieredCache({ tiers: [bad(null)] })).toThrow(/tiers\[0\] .*received null/);
+  });
+
+  it('accepts a clock and timers with the documented methods, and uses them', async () => {
+    const handles: Array<() => void> = [];
+    const timers = {
+      setTimeout: vi.fn((callback: () => void) => handles.push(callback)),
+      clearTimeout: vi.fn(),
+    };
+    const l2 = new FakeStore();
+    l2.hang = true;
+    const cache = new TieredCache({
+      tiers: [{ store: new FakeStore() }, { store: l2, timeoutMs: 10 }],
+      clock: { now: () => 0 },
+      timers,
+    });
+    const read = cache.get('k');
+    await vi.waitFor(() => expect(handles).toHaveLength(1));
+    handles[0]!();
+    await expect(read).resolves.toBeUndefined();
+    expect(timers.setTimeout).toHaveBeenCalledWith(expect.any(Function), 10);
+  });
+
   it('serves an engine: a broken lower tier never rejects a run, and reports cache-error events', async () => {
     const l1 = new FakeStore();
     const l2 = new FakeStore();
@@ -255,5 +308,37 @@ describe('TieredCache and values a tier cannot store', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(events).toEqual(['tier-error']);
     expect(l2.map.has('n')).toBe(true);
+  });
+});
+
+describe('createBrowserCache options', () => {
+  const bad = (value: unknown): never => value as never;
+
+  it('names ttl.memory and ttl.indexedDb as written, with the value', () => {
+    expect(() => createBrowserCache({ ttl: { memory: -1 } })).toThrow(RangeError);
+    expect(() => createBrowserCache({ ttl: { memory: -1 } })).toThrow(
+      /^ttl\.memory must be .*; received -1$/,
+    );
+    expect(() => createBrowserCache({ ttl: { indexedDb: Number.NaN } })).toThrow(
+      /^ttl\.indexedDb must be .*; received NaN$/,
+    );
+  });
+
+  it('rejects a ttl, memory or indexedDb that is not an object', () => {
+    for (const option of ['ttl', 'memory', 'indexedDb'] as const) {
+      for (const [value, shown] of [
+        [5, '5'],
+        [null, 'null'],
+      ] as const) {
+        expect(() => createBrowserCache({ [option]: bad(value) }), `${option} ${shown}`).toThrow(
+          new TypeError(`${option} must be an object; received ${shown}`),
+        );
+      }
+    }
+  });
+
+  it('accepts the documented ttl values', () => {
+    expect(() => createBrowserCache({ ttl: { memory: Infinity, indexedDb: 0 } })).not.toThrow();
+    expect(() => createBrowserCache({ ttl: {}, memory: {}, indexedDb: {} })).not.toThrow();
   });
 });

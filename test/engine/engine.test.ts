@@ -1,5 +1,21 @@
-import { type CacheEntry, type CacheStore, createEngine, createExecutor } from 'eed';
-import { firstValueFrom, lastValueFrom, type Observable, of, Subject, take, toArray } from 'rxjs';
+import {
+  type CacheEntry,
+  type CacheStore,
+  createEngine,
+  createExecutor,
+  MemoryStore,
+  TieredCache,
+} from 'eed';
+import {
+  asyncScheduler,
+  firstValueFrom,
+  lastValueFrom,
+  type Observable,
+  of,
+  Subject,
+  take,
+  toArray,
+} from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 
 /** A promise whose settlement the test controls. */
@@ -212,6 +228,35 @@ describe('engine.run', () => {
     expect(errors).toEqual(['get', 'set']); // delete did not throw
   });
 
+  it("a tier's failures become cache-error events stamped by the engine's clock, breaker events included", async () => {
+    const failing = new AsyncMapStore();
+    failing.fail = true;
+    const cache = new TieredCache({
+      tiers: [{ store: new MemoryStore() }, { store: failing }],
+      failureThreshold: 1,
+      // The store's own times are wall-clock times.
+      clock: { now: () => 1_700_000_000_000 },
+    });
+    const engine = createEngine({ cache, clock: { now: () => 42 }, metrics: false });
+    const seen: { time: number; message: string }[] = [];
+    engine.events$.subscribe((e) => {
+      if (e.type === 'cache-error')
+        seen.push({ time: e.time, message: (e.error as Error).message });
+    });
+    expect(await firstValueFrom(engine.run('a', async () => 1))).toBe(1);
+    expect(await firstValueFrom(engine.run('b', async () => 2))).toBe(2);
+    await flush();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((event) => event.time === 42)).toBe(true);
+    expect(seen.map((event) => event.message)).toEqual(
+      expect.arrayContaining([
+        'store down',
+        expect.stringMatching(/^cache tier-opened: tier 1 failed too often/),
+        expect.stringMatching(/^cache tier-skipped: tier 1 is skipped/),
+      ]),
+    );
+  });
+
   it('invalidate removes the entry and keeps a result in flight from being cached', async () => {
     const engine = createEngine();
     const work = vi.fn(async () => 1);
@@ -396,6 +441,25 @@ describe('engine events and metrics$', () => {
     }
   });
 
+  it('metrics$ with metricsIntervalMs: Infinity emits the snapshot at subscription only, with no timer', () => {
+    vi.useFakeTimers();
+    try {
+      const engine = createEngine({ metricsIntervalMs: Number.POSITIVE_INFINITY });
+      const seen: number[] = [];
+      const sub = engine.metrics$.subscribe((m) => seen.push(m.requests));
+      engine.run('a', () => [1]).subscribe();
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(60_000);
+      expect(seen).toEqual([0]);
+      sub.unsubscribe();
+      expect(() => createEngine({ metricsIntervalMs: 2 ** 31 })).toThrow(
+        /metricsIntervalMs must be a number of milliseconds >= 0 and at most 2147483647 .*, or Infinity; received 2147483648/,
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('rejects bad options and arguments, naming them', () => {
     expect(() => createEngine({ ttl: -1 })).toThrow(/ttl.*-1/);
     expect(() => createEngine({ executor: { concurrency: 0 } })).toThrow(/concurrency.*0/);
@@ -405,6 +469,101 @@ describe('engine events and metrics$', () => {
       /priority.*urgent/,
     );
     expect(() => engine.run('k', 'nope' as unknown as () => Observable<number>)).toThrow(/work/);
+  });
+
+  it('rejects an executor that is neither an Executor nor options, naming the value', () => {
+    for (const [executor, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      ['fast', '"fast"'],
+      [[], 'an array'],
+    ] as const) {
+      expect(() => createEngine({ executor: executor as never })).toThrow(
+        new TypeError(
+          `executor must be an Executor (see createExecutor) or options for one; received ${shown}`,
+        ),
+      );
+    }
+    // Something with schedule() or stats() is taken for an Executor, so it must be one.
+    for (const partial of [{ schedule: () => of(1) }, { stats: () => ({}) }]) {
+      expect(() => createEngine({ executor: partial as never })).toThrow(
+        new TypeError('executor must be an Executor (see createExecutor); received an object'),
+      );
+    }
+    const shared = createExecutor({ concurrency: 2 });
+    expect(createEngine({ executor: shared }).executor).toBe(shared);
+    expect(createEngine({ executor: { concurrency: 3 } }).executor.concurrency).toBe(3);
+    expect(createEngine({ executor: {} }).executor.concurrency).toBe(10);
+  });
+
+  it('rejects a clock or wallClock without now(), with the default cache or one of its own', () => {
+    const clockError = (option: string, shown: string) =>
+      new TypeError(`${option} must be a clock (an object with now()); received ${shown}`);
+    expect(() => createEngine({ clock: 5 as never })).toThrow(clockError('clock', '5'));
+    expect(() => createEngine({ clock: {} as never })).toThrow(clockError('clock', 'an object'));
+    expect(() => createEngine({ wallClock: 5 as never })).toThrow(clockError('wallClock', '5'));
+    const store = new AsyncMapStore();
+    expect(() => createEngine({ cache: store, wallClock: null as never })).toThrow(
+      clockError('wallClock', 'null'),
+    );
+    const now = { now: () => 1 };
+    expect(() => createEngine({ cache: store, clock: now, wallClock: now })).not.toThrow();
+  });
+
+  it('rejects metrics that is not a boolean, and alerts that is not an object', () => {
+    expect(() => createEngine({ metrics: 'no' as never })).toThrow(
+      new TypeError('metrics must be true or false; received "no"'),
+    );
+    expect(() => createEngine({ metrics: 0 as never })).toThrow(
+      new TypeError('metrics must be true or false; received 0'),
+    );
+    for (const [alerts, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      [[], 'an array'],
+    ] as const) {
+      expect(() => createEngine({ alerts: alerts as never })).toThrow(
+        new TypeError(`alerts must be an object; received ${shown}`),
+      );
+    }
+    expect(createEngine({ metrics: true, alerts: {} }).metrics().requests).toBe(0);
+    expect(createEngine({ metrics: false }).metrics().requests).toBe(0);
+  });
+
+  it('rejects alerts.windowMs unless a number > 0 (Infinity allowed), even with metrics off', () => {
+    for (const [windowMs, shown] of [
+      [-1, '-1'],
+      [0, '0'],
+      [Number.NaN, 'NaN'],
+      ['60000', '"60000"'],
+    ] as const) {
+      for (const metrics of [true, false]) {
+        expect(() => createEngine({ metrics, alerts: { windowMs: windowMs as never } })).toThrow(
+          new RangeError(
+            `alerts.windowMs must be a number of milliseconds > 0 (or Infinity); received ${shown}`,
+          ),
+        );
+      }
+    }
+    for (const windowMs of [0.5, 30_000, Number.POSITIVE_INFINITY]) {
+      expect(() => createEngine({ alerts: { windowMs } })).not.toThrow();
+    }
+  });
+
+  it('engine.loader rejects a scheduler without now() and schedule(), at the call', () => {
+    const engine = createEngine();
+    const loadBatch = async (keys: string[]) => keys;
+    for (const [scheduler, shown] of [
+      [5, '5'],
+      [{ now: () => 0 }, 'an object'],
+    ] as const) {
+      expect(() => engine.loader(loadBatch, { scheduler: scheduler as never })).toThrow(
+        new TypeError(
+          `scheduler must be an RxJS SchedulerLike (now() and schedule()); received ${shown}`,
+        ),
+      );
+    }
+    expect(() => engine.loader(loadBatch, { scheduler: asyncScheduler })).not.toThrow();
   });
 });
 

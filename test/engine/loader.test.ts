@@ -83,4 +83,32 @@ describe('engine.loader', () => {
     expect(engine.inFlight).toBe(0);
     expect(engine.executor.stats().running).toBe(0);
   });
+  it('with maxWaitMs: Infinity, sends a batch only when full (no timer), and needs a finite maxBatchSize', async () => {
+    const engine = createEngine({ metrics: false });
+    expect(() =>
+      engine.loader(async (keys: string[]) => keys, { maxWaitMs: Number.POSITIVE_INFINITY }),
+    ).toThrow(/maxWaitMs: Infinity needs a finite maxBatchSize/);
+    expect(() => engine.loader(async (keys: string[]) => keys, { maxWaitMs: 2 ** 31 })).toThrow(
+      /maxWaitMs must be a number of milliseconds >= 0 and at most 2147483647/,
+    );
+    vi.useFakeTimers();
+    try {
+      const load = vi.fn(async (keys: string[]) => keys.map((k) => `v${k}`));
+      const loadOne = engine.loader(load, {
+        maxWaitMs: Number.POSITIVE_INFINITY,
+        maxBatchSize: 2,
+      });
+      const values: string[] = [];
+      loadOne('a').subscribe((v) => values.push(v));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(load).not.toHaveBeenCalled();
+      expect(vi.getTimerCount()).toBe(0);
+      loadOne('b').subscribe((v) => values.push(v));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(load.mock.calls.map((c) => c[0])).toEqual([['a', 'b']]);
+      expect(values).toEqual(['va', 'vb']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -114,6 +114,50 @@ describe('createExecutor: options', () => {
     expect(() => createExecutor({ agingMs })).toThrow(/agingMs/);
   });
 
+  it('rejects agingMs 0 as documented, and accepts any number > 0 and Infinity', () => {
+    expect(() => createExecutor({ agingMs: 0 })).toThrow(
+      new RangeError('agingMs must be > 0; received 0'),
+    );
+    for (const agingMs of [0.5, 1, 5_000, Number.POSITIVE_INFINITY]) {
+      expect(() => createExecutor({ agingMs })).not.toThrow();
+    }
+  });
+
+  it.each([
+    [5, '5'],
+    [null, 'null'],
+    [{}, 'an object'],
+    [{ now: 5 }, 'an object'],
+    [() => 0, 'a function'],
+  ])('rejects clock %s with a TypeError naming the option and the value', (clock, shown) => {
+    expect(() => createExecutor({ clock: clock as never })).toThrow(
+      new TypeError(`clock must be a clock (an object with now()); received ${shown}`),
+    );
+  });
+
+  it('accepts a clock with now() and reads event times from it', () => {
+    const clock = manualClock();
+    clock.t = 42;
+    const executor = createExecutor({ clock });
+    const times: number[] = [];
+    executor.events$.subscribe((e) => times.push(e.time));
+    executor.schedule(() => [1]).subscribe();
+    expect(times.length).toBeGreaterThan(0);
+    expect(new Set(times)).toEqual(new Set([42]));
+  });
+
+  it.each([
+    [5, '5'],
+    [undefined, 'undefined'],
+    ['work', '"work"'],
+    [of(1), 'an object'],
+  ])('throws a TypeError from schedule() itself when work is %s', (work, shown) => {
+    const executor = createExecutor();
+    const schedule = () => executor.schedule(work as never);
+    expect(schedule).toThrow(new TypeError(`work must be a function; received ${shown}`));
+    expect(executor.stats()).toEqual(zeroStats);
+  });
+
   it('throws a TypeError from schedule() itself for an unknown priority', () => {
     const executor = createExecutor();
     const work = vi.fn(async () => 1);
@@ -1007,6 +1051,23 @@ describe('events$', () => {
 });
 
 describe('TaskControl', () => {
+  it.each([
+    ['urgent', '"urgent"'],
+    [undefined, 'undefined'],
+    [0, '0'],
+  ])('raise(%s) throws a TypeError and changes nothing', (priority, shown) => {
+    const control = new TaskControl();
+    expect(() => control.raise(priority as never)).toThrow(
+      new TypeError(
+        `priority must be one of 'critical', 'normal', 'background'; received ${shown}`,
+      ),
+    );
+    expect(control.priority).toBeUndefined();
+    expect(control.pinned).toBe(false);
+    for (const valid of ['background', 'normal', 'critical'] as const) control.raise(valid);
+    expect(control.priority).toBe('critical');
+  });
+
   it('raise moves a queued task to the tail of the higher lane', () => {
     const h = harness({ concurrency: 1 });
     h.record();

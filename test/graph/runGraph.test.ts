@@ -85,6 +85,38 @@ describe('runGraph: validation before anything runs', () => {
       (graph.task as (n: string, t: GraphTask) => unknown)('b', { deps: ['zzz'], run: () => [] }),
     ).toThrow(UnknownDependencyError);
   });
+
+  it('the builder rejects deps that are not an array of task names, naming the task', () => {
+    const graph = defineGraph().task('a', { run: () => [1] });
+    const add = graph.task.bind(graph) as (n: string, t: unknown) => unknown;
+    for (const [deps, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      ['a', '"a"'],
+      [[1], 'an array'],
+    ] as const) {
+      const call = () => add('b', { deps, run: () => [] });
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow(`task "b": deps must be an array of task names; received ${shown}`);
+    }
+    expect(() => add('b', { deps: ['a'], run: () => [] })).not.toThrow();
+    expect(() => add('b', { run: () => [] })).not.toThrow();
+  });
+
+  it('rejects an engine without run(), null included, naming it and the value', () => {
+    for (const [engine, shown] of [
+      [{}, 'an object'],
+      [null, 'null'],
+      [5, '5'],
+    ] as const) {
+      const call = () => runGraph({ a: ok(1) }, { engine: engine as never });
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow(`engine must be an Engine (see createEngine); received ${shown}`);
+    }
+    expect(() =>
+      runGraph({ a: ok(1) }, { engine: createEngine({ metrics: false }) }),
+    ).not.toThrow();
+  });
 });
 
 describe('runGraph: dependencies and results', () => {

@@ -9,6 +9,15 @@ import {
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 
+/** The fields every executor event of task `taskId` at `time` has. */
+const taskFields = (taskId: number, time: number) => ({
+  time,
+  taskId,
+  label: undefined,
+  priority: 'normal' as const,
+  executorId: 1,
+});
+
 describe('AlertMonitor', () => {
   const started = (taskId: number, time: number, expectedMs?: number, label = 'fetch') =>
     ({
@@ -111,6 +120,120 @@ describe('AlertMonitor', () => {
       /alerts.maxRedundancy.*2/,
     );
     expect(() => new AlertMonitor({ minSamples: 0 }, () => {})).toThrow(/minSamples.*0/);
+  });
+
+  it('rejects ratios that are not numbers from 0 to 1, with no coercion', () => {
+    for (const name of ['minParallelization', 'maxRedundancy', 'minCacheHitRate'] as const) {
+      for (const [value, shown] of [
+        ['0.5', '"0.5"'],
+        [true, 'true'],
+        [-0.1, '-0.1'],
+        [1.5, '1.5'],
+        [Number.NaN, 'NaN'],
+      ] as const) {
+        expect(() => new AlertMonitor({ [name]: value as never }, () => {})).toThrow(
+          new RangeError(`alerts.${name} must be a number from 0 to 1; received ${shown}`),
+        );
+      }
+      for (const value of [0, 0.5, 1]) {
+        expect(() => new AlertMonitor({ [name]: value }, () => {})).not.toThrow();
+      }
+    }
+  });
+
+  it('rejects slowFactor unless a multiplier > 0 (Infinity allowed)', () => {
+    for (const [slowFactor, shown] of [
+      [0, '0'],
+      [-1, '-1'],
+      [Number.NaN, 'NaN'],
+      ['3', '"3"'],
+    ] as const) {
+      expect(() => new AlertMonitor({ slowFactor: slowFactor as never }, () => {})).toThrow(
+        new RangeError(
+          `alerts.slowFactor must be a multiplier > 0 (or Infinity); received ${shown}`,
+        ),
+      );
+    }
+    for (const slowFactor of [0.5, 3, Number.POSITIVE_INFINITY]) {
+      expect(() => new AlertMonitor({ slowFactor }, () => {})).not.toThrow();
+    }
+  });
+
+  it('rejects thresholds that are not an object and an emit that is not a function', () => {
+    expect(() => new AlertMonitor(undefined as never, () => {})).toThrow(
+      new TypeError('thresholds must be an object; received undefined'),
+    );
+    expect(() => new AlertMonitor({}, 5 as never)).toThrow(
+      new TypeError('emit must be a function; received 5'),
+    );
+  });
+
+  it('with slowFactor Infinity judges only tasks that have an expectedMs', () => {
+    const { alerts, feed } = monitored({
+      minSamples: 2,
+      minParallelization: 0,
+      slowFactor: Number.POSITIVE_INFINITY,
+    });
+    for (let i = 0; i < 4; i++) {
+      feed(started(i, i * 100));
+      feed(completed(i, i * 100 + (i === 3 ? 90 : 10)));
+    }
+    expect(alerts).toEqual([]);
+    feed(started(9, 1_000, 20));
+    feed(completed(9, 1_050));
+    expect(alerts.map((a) => [a.kind, a.state])).toEqual([['slow-execution', 'firing']]);
+  });
+});
+
+describe('MetricsAggregator options', () => {
+  it('rejects concurrency unless an integer >= 1 or Infinity', () => {
+    for (const [concurrency, shown] of [
+      [0, '0'],
+      [Number.NaN, 'NaN'],
+      [2.5, '2.5'],
+      ['4', '"4"'],
+    ] as const) {
+      expect(() => new MetricsAggregator({ concurrency: concurrency as never })).toThrow(
+        new RangeError(`concurrency must be an integer >= 1 (or Infinity); received ${shown}`),
+      );
+    }
+    for (const concurrency of [1, 8, Number.POSITIVE_INFINITY]) {
+      expect(() => new MetricsAggregator({ concurrency })).not.toThrow();
+    }
+  });
+
+  it('rejects windowMs unless a number > 0 (Infinity: the whole session)', () => {
+    for (const [windowMs, shown] of [
+      [0, '0'],
+      [-1, '-1'],
+      [Number.NaN, 'NaN'],
+      ['60000', '"60000"'],
+    ] as const) {
+      expect(() => new MetricsAggregator({ windowMs: windowMs as never })).toThrow(
+        new RangeError(
+          `windowMs must be a number of milliseconds > 0 (or Infinity); received ${shown}`,
+        ),
+      );
+    }
+    const ended = (taskId: number, time: number) => [
+      { ...taskFields(taskId, time), type: 'queued', preemptible: false } as const,
+      {
+        ...taskFields(taskId, time),
+        type: 'started',
+        slot: 0,
+        preemptible: false,
+        expectedMs: undefined,
+      } as const,
+      { ...taskFields(taskId, time), type: 'completed', slot: 0 } as const,
+    ];
+    const session = new MetricsAggregator({ windowMs: Number.POSITIVE_INFINITY });
+    const short = new MetricsAggregator({ windowMs: 0.5 });
+    for (const event of [...ended(1, 0), ...ended(2, 1e9)]) {
+      session.add(event);
+      short.add(event);
+    }
+    expect(session.window().ended).toBe(2);
+    expect(short.window().ended).toBe(1);
   });
 });
 

@@ -283,6 +283,22 @@ describe('toChromeTrace', () => {
     ]);
   });
 
+  it('rejects a processName that is not a string, and prefixes process names with one', () => {
+    for (const [processName, shown] of [
+      [5, '5'],
+      [null, 'null'],
+    ] as const) {
+      expect(() => toChromeTrace([], { processName: processName as never })).toThrow(
+        new TypeError(`processName must be a string; received ${shown}`),
+      );
+    }
+    const trace = toChromeTrace([{ type: 'joined', time: 1, key: 'k', label: undefined }], {
+      processName: 'demo',
+    });
+    const names = trace.traceEvents.filter((e) => e.name === 'process_name');
+    expect(names.map((e) => (e.args as { name?: string }).name)).toEqual(['demo engine']);
+  });
+
   it('accepts any iterable, skips events without a time, and returns an empty trace for none', () => {
     expect(toChromeTrace([])).toEqual({
       traceEvents: [],

@@ -57,6 +57,10 @@ describe('LatencyHistogram', () => {
     expect(() => new LatencyHistogram({ window: 0 })).toThrow(
       /LatencyHistogram: window must be an integer between 1 and \d+; received 0/,
     );
+    expect(() => new LatencyHistogram({ window: 2 ** 31 + 1 })).toThrow(
+      `LatencyHistogram: window must be an integer between 1 and ${2 ** 31}; received ${2 ** 31 + 1}`,
+    );
+    expect(new LatencyHistogram({ window: 2 ** 31 }).window).toBe(2 ** 31);
     expect(() => new LatencyHistogram().quantile(1.5)).toThrow(
       'LatencyHistogram.quantile: q must be a number from 0 to 1; received 1.5',
     );
@@ -151,6 +155,15 @@ describe('LatencyRegistry', () => {
     expect(() => new LatencyRegistry({ maxLabels: 0 })).toThrow(
       /LatencyRegistry: maxLabels must be an integer >= 1.*received 0/,
     );
-    expect(() => new LatencyRegistry({ window: -1 })).toThrow(/LatencyHistogram: window/);
+    for (const window of [-1, 0, 1.5, 2 ** 31 + 1, Number.POSITIVE_INFINITY]) {
+      expect(() => new LatencyRegistry({ window })).toThrow(
+        new RangeError(
+          `LatencyRegistry: window must be an integer between 1 and ${2 ** 31}; received ${window}`,
+        ),
+      );
+    }
+    for (const window of [1, 2 ** 31]) {
+      expect(new LatencyRegistry({ window }).histogram('a').window).toBe(window);
+    }
   });
 });

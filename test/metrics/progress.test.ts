@@ -6,7 +6,7 @@ import {
   type ProgressSnapshot,
   progress$,
 } from 'eed';
-import { lastValueFrom, map, Subject, toArray } from 'rxjs';
+import { asyncScheduler, lastValueFrom, map, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -266,6 +266,53 @@ describe('progress$', () => {
     expect(() => progress$(events, { total: 1, count: 'items' as unknown as 'tasks' })).toThrow(
       TypeError,
     );
+  });
+
+  it('rejects total unless an integer >= 0: Infinity too, as documented', () => {
+    const events = new Subject<ExecutionEvent>();
+    for (const [total, shown] of [
+      [-1, '-1'],
+      [1.5, '1.5'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [Number.NaN, 'NaN'],
+      ['3', '"3"'],
+    ] as const) {
+      expect(() => progress$(events, { total: total as never })).toThrow(
+        new RangeError(`total must be an integer >= 0; received ${shown}`),
+      );
+    }
+    expect(() => progress$(events, { total: 0 })).not.toThrow();
+  });
+
+  it('rejects an unknown preempted mode, a bad clock, scheduler or events$ at the call', () => {
+    const events = new Subject<ExecutionEvent>();
+    expect(() => progress$(events, { total: 1, preempted: 'x' as never })).toThrow(
+      new TypeError(`preempted must be 'retried' or 'failed'; received "x"`),
+    );
+    expect(() => progress$(events, { total: 1, clock: 5 as never })).toThrow(
+      new TypeError('clock must be a clock (an object with now()); received 5'),
+    );
+    expect(() => progress$(events, { total: 1, scheduler: { now: () => 0 } as never })).toThrow(
+      new TypeError(
+        'scheduler must be an RxJS SchedulerLike (now() and schedule()); received an object',
+      ),
+    );
+    for (const [source, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      [[], 'an array'],
+    ] as const) {
+      expect(() => progress$(source as never, { total: 1 })).toThrow(
+        new TypeError(
+          `events$ must be an Observable (an object with subscribe()); received ${shown}`,
+        ),
+      );
+    }
+    for (const mode of ['retried', 'failed'] as const) {
+      expect(() =>
+        progress$(events, { total: 1, preempted: mode, clock, scheduler: asyncScheduler }),
+      ).not.toThrow();
+    }
   });
 
   it('follows a real executor run to the end', async () => {

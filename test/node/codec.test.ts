@@ -36,6 +36,32 @@ describe('codec', () => {
     expect((await decompressBytes(packed, 100_000)).length).toBe(100_000);
   });
 
+  it('decompressBytes rejects a maxBytes that is not an integer >= 0 or Infinity, before reading', async () => {
+    const packed = await compressBytes(new Uint8Array(1_000));
+    for (const [maxBytes, shown] of [
+      [Number.NaN, 'NaN'],
+      [-1, '-1'],
+      [1.5, '1.5'],
+      [Number.NEGATIVE_INFINITY, '-Infinity'],
+      ['5', '"5"'],
+      [null, 'null'],
+    ] as const) {
+      // Rejects (like every other failure of decompressBytes), never throws synchronously.
+      let promise: Promise<Uint8Array> | undefined;
+      expect(() => {
+        promise = decompressBytes(packed, maxBytes as number);
+      }).not.toThrow();
+      await expect(promise, shown).rejects.toThrow(RangeError);
+      await expect(promise, shown).rejects.toThrow(
+        new RangeError(`maxBytes must be an integer >= 0 (or Infinity); received ${shown}`),
+      );
+    }
+    expect((await decompressBytes(packed, Infinity)).length).toBe(1_000);
+    expect((await decompressBytes(packed, 1_000)).length).toBe(1_000);
+    expect((await decompressBytes(await compressBytes(new Uint8Array(0)), 0)).length).toBe(0);
+    await expect(decompressBytes(packed, 0)).rejects.toThrow(/limit of 0 bytes/);
+  });
+
   it('crc32 matches zlib, and continues from a previous value', () => {
     const bytes = randomBytes(10_000);
     expect(crc32(text('hello'))).toBe(0x3610a686);

@@ -232,6 +232,31 @@ describe('createNodeCache', () => {
     expect(await cache.fileSystem.keys()).toEqual(['plain']);
   });
 
+  it('names ttl, timeoutMs and memory as written, with the value', () => {
+    const dir = temp.make();
+    const bad = (value: unknown): never => value as never;
+    expect(() => createNodeCache({ dir, ttl: -1 })).toThrow(RangeError);
+    expect(() => createNodeCache({ dir, ttl: -1 })).toThrow(/^ttl must be .*; received -1$/);
+    expect(() => createNodeCache({ dir, ttl: Number.NaN })).toThrow(/^ttl .*received NaN$/);
+    expect(() => createNodeCache({ dir, timeoutMs: Number.NaN })).toThrow(
+      /^timeoutMs must be .*; received NaN$/,
+    );
+    expect(() => createNodeCache({ dir, timeoutMs: bad('1') })).toThrow(/^timeoutMs .*"1"$/);
+    for (const [value, shown] of [
+      [5, '5'],
+      [null, 'null'],
+      [[], 'an array'],
+    ] as const) {
+      expect(() => createNodeCache({ dir, memory: bad(value) })).toThrow(
+        new TypeError(`memory must be an object; received ${shown}`),
+      );
+    }
+    // The documented edges still work.
+    expect(() => createNodeCache({ dir, ttl: 0, timeoutMs: 0 })).not.toThrow();
+    const lasting = createNodeCache({ dir, ttl: Infinity, timeoutMs: Infinity, memory: {} });
+    expect(lasting.depth).toBe(2);
+  });
+
   it("the browser stub of 'eed/node' exports the same names, each throwing Node-only", () => {
     const names = Object.keys(nodeEntry).sort();
     expect(Object.keys(browserStub).sort()).toEqual(names);

@@ -11,7 +11,7 @@ import {
 import { type RedisCoordinator, RedisTimeoutError, redisCoordinator } from 'eed/node';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createTestClient, describeWithRedis, uniquePrefix } from './redis.js';
 
 /** What several processes share in production (a RedisStore tier); here one Map. */
@@ -293,5 +293,57 @@ describeWithRedis('redisCoordinator', () => {
     expect(() => redisCoordinator({ client, timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => redisCoordinator({ client, pollMs: 0.5 })).toThrow(/pollMs/);
     expect(() => redisCoordinator({ client, prefix: 3 as unknown as string })).toThrow(TypeError);
+  });
+});
+
+describe('redisCoordinator options (no Redis needed)', () => {
+  const bad = (value: unknown): never => value as never;
+  const evalOnly = { eval: async () => null };
+  const fullClient = { ...evalOnly, duplicate: () => fullClient, subscribe: async () => {} };
+
+  it('needs duplicate() of a client when no subscriber is given, naming client', () => {
+    expect(() => redisCoordinator({ client: bad(evalOnly) })).toThrow(TypeError);
+    expect(() => redisCoordinator({ client: bad(evalOnly) })).toThrow(
+      /^client must be an ioredis client .*duplicate\(\).*; received an object$/,
+    );
+    expect(() => redisCoordinator({ client: bad({ duplicate: () => null }) })).toThrow(
+      /^client must be .*eval\(\).*; received an object$/,
+    );
+    expect(() => redisCoordinator({ client: bad(5) })).toThrow(/^client .*received 5$/);
+    expect(() => redisCoordinator({ client: bad(null) })).toThrow(/^client .*received null$/);
+    // With a subscriber of its own, the client only runs commands: eval() is enough.
+    expect(() =>
+      redisCoordinator({ client: bad(evalOnly), subscriber: bad(fullClient) }),
+    ).not.toThrow();
+    expect(() => redisCoordinator({ client: bad(fullClient) })).not.toThrow();
+    // A real ioredis client has everything (lazy: nothing is sent).
+    const real = new Redis({ lazyConnect: true });
+    expect(() => redisCoordinator({ client: real })).not.toThrow();
+    real.disconnect();
+  });
+
+  it('rejects an empty prefix like RedisStore, and accepts the documented edges', () => {
+    const client = bad(fullClient);
+    expect(() => redisCoordinator({ client, prefix: '' })).toThrow(
+      new TypeError('prefix must be a non-empty string; received ""'),
+    );
+    expect(() => redisCoordinator({ client, prefix: bad(3) })).toThrow(/^prefix .*received 3$/);
+    expect(() => redisCoordinator({ client, leaseMs: 30.5 })).toThrow(/leaseMs .*received 30\.5/);
+    expect(() => redisCoordinator({ client, leaseMs: 2 ** 31 })).toThrow(RangeError);
+    expect(() => redisCoordinator({ client, timeoutMs: 0 })).toThrow(/timeoutMs .*received 0/);
+    expect(() => redisCoordinator({ client, coolDownMs: -1 })).toThrow(RangeError);
+    expect(() =>
+      redisCoordinator({
+        client,
+        prefix: 'p',
+        leaseMs: 30,
+        timeoutMs: 2 ** 31 - 1,
+        pollMs: 1,
+        coolDownMs: 0.5,
+      }),
+    ).not.toThrow();
+    expect(() =>
+      redisCoordinator({ client, leaseMs: 2 ** 31 - 1, coolDownMs: Infinity }),
+    ).not.toThrow();
   });
 });

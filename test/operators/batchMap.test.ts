@@ -1,4 +1,4 @@
-import { BatchItemError, BatchLengthError } from 'eed';
+import { BatchItemError, BatchLengthError, createExecutor } from 'eed';
 import { batchMap } from 'eed/operators';
 import fc from 'fast-check';
 import { from, lastValueFrom, Observable, Subject, take, toArray } from 'rxjs';
@@ -119,6 +119,71 @@ describe('batchMap', () => {
     });
   });
 
+  it('with maxWaitMs: Infinity, sends a batch when full or when the source completes, never on a timer (marbles)', () => {
+    const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
+    scheduler.run(({ cold, expectObservable }) => {
+      const calls: number[][] = [];
+      // 1 s of virtual time between values: no window closes the batch.
+      const source = cold('a 999ms b 999ms c 999ms d 999ms e|', { a: 1, b: 2, c: 3, d: 4, e: 5 });
+      const result = source.pipe(
+        batchMap(
+          (xs: number[]) => {
+            calls.push(xs);
+            return [xs];
+          },
+          { maxWaitMs: Number.POSITIVE_INFINITY, maxBatchSize: 2, scheduler },
+        ),
+      );
+      expectObservable(result).toBe('1000ms (xy) 1996ms (zw) 997ms (v|)', {
+        x: 1,
+        y: 2,
+        z: 3,
+        w: 4,
+        v: 5,
+      });
+      scheduler.flush();
+      expect(calls).toEqual([[1, 2], [3, 4], [5]]);
+    });
+  });
+
+  it('with maxWaitMs: Infinity, arms no timer (setInterval would fire Infinity after 1 ms)', async () => {
+    vi.useFakeTimers();
+    try {
+      const calls: number[][] = [];
+      const source = new Subject<number>();
+      const results: number[] = [];
+      source
+        .pipe(
+          batchMap(
+            async (xs: number[]) => {
+              calls.push(xs);
+              return xs;
+            },
+            { maxWaitMs: Number.POSITIVE_INFINITY, maxBatchSize: 10 },
+          ),
+        )
+        .subscribe((x) => results.push(x as number));
+      source.next(1);
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toEqual([]);
+      source.complete();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toEqual([[1]]);
+      expect(results).toEqual([1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('rejects a maxWaitMs longer than a timer can wait (it would fire after 1 ms)', () => {
+    expect(() => batchMap(double, { maxWaitMs: 2 ** 31 })).toThrow(RangeError);
+    expect(() => batchMap(double, { maxWaitMs: 2 ** 31 })).toThrow(
+      /batchMap: maxWaitMs must be a number of milliseconds >= 0 and at most 2147483647 .*, or Infinity; received 2147483648/,
+    );
+    expect(() => batchMap(double, { maxWaitMs: 2 ** 31 - 1 })).not.toThrow();
+  });
+
   it('aborts batches in flight when unsubscribed', async () => {
     const signals: AbortSignal[] = [];
     const subscription = from([1, 2])
@@ -170,5 +235,38 @@ describe('batchMap', () => {
     expect(() => batchMap(double, { maxBatchSize: 0 })).toThrow(/maxBatchSize.*0/);
     expect(() => batchMap(double, { concurrency: 1.5 })).toThrow(/concurrency.*1\.5/);
     expect(() => batchMap('x' as unknown as typeof double)).toThrow(/loadBatch/);
+  });
+
+  it('rejects a bad executor, scheduler or label when built, naming the option and the value', () => {
+    const cases: [object, string][] = [
+      [{ executor: 5 }, 'batchMap: executor must be an Executor (see createExecutor); received 5'],
+      [
+        { executor: null },
+        'batchMap: executor must be an Executor (see createExecutor); received null',
+      ],
+      [
+        { scheduler: 5 },
+        'batchMap: scheduler must be an RxJS SchedulerLike (now() and schedule()); received 5',
+      ],
+      [{ label: 5 }, 'batchMap: label must be a string; received 5'],
+    ];
+    for (const [options, message] of cases) {
+      const build = () => batchMap(double, options as never);
+      expect(build).toThrow(TypeError);
+      expect(build).toThrow(message);
+    }
+  });
+
+  it('runs batches on the given executor, with a label', async () => {
+    const executor = createExecutor();
+    const labels: (string | undefined)[] = [];
+    executor.events$.subscribe((event) => {
+      if (event.type === 'started') labels.push(event.label);
+    });
+    const out = await lastValueFrom(
+      from([1, 2]).pipe(batchMap(double, { executor, label: 'double' }), toArray()),
+    );
+    expect(out).toEqual([2, 4]);
+    expect(labels).toEqual(['double']);
   });
 });

@@ -1,4 +1,4 @@
-import { type CacheEntry, type CacheStore, MemoryStore } from 'eed';
+import { type CacheEntry, type CacheStore, createExecutor, MemoryStore } from 'eed';
 import { cacheMap } from 'eed/operators';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
@@ -63,5 +63,51 @@ describe('cacheMap', () => {
     expect(() =>
       cacheMap(String, async (x: number) => x, undefined as unknown as { cache: CacheStore }),
     ).toThrow(/cache is required/);
+  });
+
+  it('rejects a bad cache, executor or label when built, naming the option and the value', () => {
+    const project = async (x: number) => x;
+    const cache = new MemoryStore();
+    const cases: [object, string][] = [
+      [{ cache: null }, 'cacheMap: cache must be a CacheStore (get() and set()); received null'],
+      [{ cache: 5 }, 'cacheMap: cache must be a CacheStore (get() and set()); received 5'],
+      [
+        { cache: { get: async () => undefined } },
+        'cacheMap: cache must be a CacheStore (get() and set()); received an object',
+      ],
+      [
+        { cache, executor: 5 },
+        'cacheMap: executor must be an Executor (see createExecutor); received 5',
+      ],
+      [
+        { cache, executor: { concurrency: 2 } },
+        'cacheMap: executor must be an Executor (see createExecutor); received an object',
+      ],
+      [{ cache, label: 5 }, 'cacheMap: label must be a string; received 5'],
+      [{ cache, ordered: 1 }, 'cacheMap: ordered must be true or false; received 1'],
+    ];
+    for (const [options, message] of cases) {
+      const build = () => cacheMap(String, project, options as never);
+      expect(build).toThrow(TypeError);
+      expect(build).toThrow(message);
+    }
+  });
+
+  it('runs on the given executor, with a label', async () => {
+    const executor = createExecutor();
+    const events: string[] = [];
+    executor.events$.subscribe((event) => events.push(`${event.type} ${event.label}`));
+    const out = await lastValueFrom(
+      from([1, 2]).pipe(
+        cacheMap(String, async (x: number) => x * 2, {
+          cache: new MemoryStore(),
+          executor,
+          label: 'double',
+        }),
+        toArray(),
+      ),
+    );
+    expect(out.sort()).toEqual([2, 4]);
+    expect(events).toContain('started double');
   });
 });

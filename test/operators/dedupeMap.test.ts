@@ -81,4 +81,35 @@ describe('dedupeMap', () => {
       /concurrency.*0/,
     );
   });
+
+  it('rejects a bad engine, label or ordered when built, naming the option and the value', () => {
+    const project = async (v: number) => v;
+    const cases: [object, RegExp | string][] = [
+      [
+        { engine: {} },
+        'dedupeMap: engine must be an Engine (see createEngine); received an object',
+      ],
+      [{ engine: null }, 'dedupeMap: engine must be an Engine (see createEngine); received null'],
+      [{ label: 5 }, 'dedupeMap: label must be a string; received 5'],
+      [{ ordered: 'yes' }, 'dedupeMap: ordered must be true or false; received "yes"'],
+    ];
+    for (const [options, message] of cases) {
+      const build = () => dedupeMap(String, project, options as never);
+      expect(build).toThrow(TypeError);
+      expect(build).toThrow(message);
+    }
+  });
+
+  it('accepts an engine, a label and ordered true or false', async () => {
+    const engine = createEngine({ metrics: false });
+    for (const ordered of [true, false]) {
+      const out = await lastValueFrom(
+        from([1, 2, 1]).pipe(
+          dedupeMap(String, async (v: number) => v * 10, { engine, label: 'x', ordered }),
+          toArray(),
+        ),
+      );
+      expect(out.sort()).toEqual([10, 10, 20]);
+    }
+  });
 });

@@ -85,6 +85,12 @@ describe('everyMap: basics', () => {
     expect(() => everyMap(() => of(true), { concurrency: -1 })).toThrow(
       /everyMap: concurrency must be an integer >= 1.*received -1/,
     );
+    expect(() => everyMap(() => of(true), { label: [] as never })).toThrow(
+      'everyMap: label must be a string; received an array',
+    );
+    expect(() => everyMap(() => of(true), { executor: 5 as never })).toThrow(
+      'everyMap: executor must be an Executor (see createExecutor); received 5',
+    );
   });
 });
 

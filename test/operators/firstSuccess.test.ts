@@ -275,6 +275,12 @@ describe('firstSuccess: validation', () => {
       /firstSuccess: priority must be one of .*received "urgent"/,
     );
     expect(() => firstSuccess(() => of(1), { executor: {} as never })).toThrow(TypeError);
+    expect(() => firstSuccess(() => of(1), { executor: 5 as never })).toThrow(
+      'firstSuccess: executor must be an Executor (see createExecutor); received 5',
+    );
+    expect(() => firstSuccess(() => of(1), { label: 5 as never })).toThrow(
+      'firstSuccess: label must be a string; received 5',
+    );
     expect(() => firstSuccess(() => of(1), { events: {} as never })).toThrow(
       'firstSuccess: events must have a next(event) method (a Subject, say); received an object',
     );

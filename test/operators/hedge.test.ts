@@ -311,7 +311,16 @@ describe('hedge: validation', () => {
       'hedge: after must be a number of milliseconds >= 0; received -1',
     );
     expect(() => hedge(work, { after: 1, max: 0 })).toThrow(
-      /hedge: max must be an integer >= 1.*received 0/,
+      'hedge: max must be a finite integer >= 1; received 0',
+    );
+    expect(() => hedge(work, { after: 1, max: 1.5 })).toThrow(
+      'hedge: max must be a finite integer >= 1; received 1.5',
+    );
+    expect(() => hedge(work, { after: 1, max: '2' as never })).toThrow(
+      'hedge: max must be a finite integer >= 1; received "2"',
+    );
+    expect(() => hedge(work, { after: 1, max: null as never })).toThrow(
+      'hedge: max must be a finite integer >= 1; received null',
     );
     expect(() => hedge(work, { after: 1, max: Number.POSITIVE_INFINITY })).toThrow(
       'hedge: max must be a finite integer >= 1; received Infinity',

@@ -578,6 +578,44 @@ describe('parallelMap: validation at construction', () => {
   it('rejects an executor that is not an Executor', () => {
     expect(() => parallelMap(project, { executor: {} as never })).toThrow(TypeError);
   });
+
+  it.each([
+    [5, '5'],
+    [null, 'null'],
+    [{ schedule: () => of(1) }, 'an object'],
+  ])('rejects executor %s, naming it and the value', (executor, shown) => {
+    const build = () => parallelMap(project, { executor: executor as never });
+    expect(build).toThrow(TypeError);
+    expect(build).toThrow(
+      `parallelMap: executor must be an Executor (see createExecutor); received ${shown}`,
+    );
+  });
+
+  it('rejects a label that is not a string', () => {
+    const build = () => parallelMap(project, { label: 5 as never });
+    expect(build).toThrow(TypeError);
+    expect(build).toThrow('parallelMap: label must be a string; received 5');
+  });
+
+  it.each([
+    ['yes', '"yes"'],
+    [null, 'null'],
+    [1, '1'],
+  ])('rejects ordered %s', (ordered, shown) => {
+    const build = () => parallelMap(project, { ordered: ordered as never });
+    expect(build).toThrow(TypeError);
+    expect(build).toThrow(`parallelMap: ordered must be true or false; received ${shown}`);
+  });
+
+  it('accepts an Executor, a label and ordered true or false', async () => {
+    const executor = createExecutor();
+    for (const ordered of [true, false]) {
+      const out = await lastValueFrom(
+        from([1, 2]).pipe(parallelMap(project, { executor, label: 'x', ordered }), toArray()),
+      );
+      expect(out.sort()).toEqual([1, 2]);
+    }
+  });
 });
 
 describe('parallelMap: marbles', () => {

@@ -1,4 +1,4 @@
-import { createEngine, createExecutor, markovPredictor } from 'eed';
+import { createEngine, createExecutor, type Engine, markovPredictor } from 'eed';
 import { prefetch } from 'eed/operators';
 import fc from 'fast-check';
 import { firstValueFrom, from, lastValueFrom, Observable, toArray } from 'rxjs';
@@ -55,6 +55,112 @@ describe('prefetch operator', () => {
     const engine = createEngine();
     expect(() => prefetch(() => [], { engine, depth: 0 })).toThrow(/depth.*0/);
     expect(() => prefetch(() => [], { engine, minProbability: 2 })).toThrow(/minProbability.*2/);
+  });
+
+  it('rejects a bad engine, depth or minProbability when built, naming the option and the value', () => {
+    const engine = createEngine();
+    const cases: [object, ErrorConstructor, string][] = [
+      [
+        { engine: {} },
+        TypeError,
+        'prefetch: engine must be an Engine (see createEngine); received an object',
+      ],
+      [
+        { engine: null },
+        TypeError,
+        'prefetch: engine must be an Engine (see createEngine); received null',
+      ],
+      [
+        { engine, depth: Number.POSITIVE_INFINITY },
+        RangeError,
+        'prefetch: depth must be a finite integer >= 1; received Infinity',
+      ],
+      [
+        { engine, depth: 1.5 },
+        RangeError,
+        'prefetch: depth must be a finite integer >= 1; received 1.5',
+      ],
+      [
+        { engine, depth: '2' },
+        RangeError,
+        'prefetch: depth must be a finite integer >= 1; received "2"',
+      ],
+      [
+        { engine, depth: null },
+        RangeError,
+        'prefetch: depth must be a finite integer >= 1; received null',
+      ],
+      [
+        { engine, minProbability: '0.5' },
+        RangeError,
+        'prefetch: minProbability must be a number from 0 to 1; received "0.5"',
+      ],
+      [
+        { engine, minProbability: '' },
+        RangeError,
+        'prefetch: minProbability must be a number from 0 to 1; received ""',
+      ],
+      [
+        { engine, minProbability: null },
+        RangeError,
+        'prefetch: minProbability must be a number from 0 to 1; received null',
+      ],
+    ];
+    for (const [options, type, message] of cases) {
+      const build = () => prefetch(() => [], options as never);
+      expect(build).toThrow(type);
+      expect(build).toThrow(message);
+    }
+  });
+
+  it('accepts an object with prefetch() as the engine, a large depth and minProbability 0 to 1', () => {
+    const engine = { prefetch: vi.fn() } as unknown as Engine;
+    const contexts: unknown[] = [];
+    for (const [depth, minProbability] of [
+      [1_000_000, 0],
+      [3, 1],
+    ] as const) {
+      from([1])
+        .pipe(
+          prefetch(
+            (_page: number, context) => {
+              contexts.push(context);
+              return [{ key: 'k', work: async () => 1 }];
+            },
+            { engine, depth, minProbability },
+          ),
+        )
+        .subscribe();
+    }
+    expect(contexts).toEqual([
+      { depth: 1_000_000, minProbability: 0 },
+      { depth: 3, minProbability: 1 },
+    ]);
+    expect(engine.prefetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('with markovPredictor, a large depth ends on a cycle of certain transitions', async () => {
+    const engine = createEngine();
+    const loads: string[] = [];
+    const predict = markovPredictor({
+      keyOf: (r: string) => r,
+      workFor: (route) => async () => {
+        loads.push(route);
+        return route;
+      },
+      // b -> p is forgotten (b -> a was seen more): a and b always follow each other.
+      maxTransitionsPerKey: 1,
+    });
+    const routes = ['k', 'a', 'b', 'a', 'b', 'a', 'b', 'p', 'k'];
+    await lastValueFrom(
+      from(routes).pipe(prefetch(predict, { engine, depth: 1_000_000_000 }), toArray()),
+    );
+    await flush();
+    expect(predict.model.predict('k', { depth: 1_000_000_000 })).toEqual([
+      { key: 'a', probability: 1 },
+      { key: 'b', probability: 1 },
+    ]);
+    expect(loads.sort()).toEqual(['a', 'b']);
   });
 });
 

@@ -142,6 +142,13 @@ describe('someMap: basics', () => {
     expect(() => someMap(() => of(true), { concurrency: 1.5 })).toThrow(
       /someMap: concurrency must be an integer >= 1.*received 1.5/,
     );
+    expect(() => someMap(() => of(true), { label: 5 as never })).toThrow(
+      'someMap: label must be a string; received 5',
+    );
+    expect(() => someMap(() => of(true), { executor: null as never })).toThrow(
+      'someMap: executor must be an Executor (see createExecutor); received null',
+    );
+    expect(() => someMap(() => of(true), { label: 'checks' })).not.toThrow();
   });
 });
 

@@ -49,6 +49,40 @@ describe('MarkovPredictor', () => {
     expect(() => new MarkovPredictor({ maxTransitionsPerKey: Number.NaN })).toThrow(RangeError);
   });
 
+  it('rejects a depth that is not a finite integer >= 1, naming it and the value', () => {
+    const model = new MarkovPredictor();
+    for (const key of ['a', 'b', 'a']) model.observe(key);
+    for (const [depth, shown] of [
+      [0, '0'],
+      [1.5, '1.5'],
+      [Number.NaN, 'NaN'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      ['2', '"2"'],
+      [null, 'null'],
+    ] as const) {
+      const call = () => model.predict('a', { depth: depth as never });
+      expect(call).toThrow(RangeError);
+      expect(call).toThrow(`depth must be a finite integer >= 1; received ${shown}`);
+    }
+  });
+
+  it('ends at once on a cycle of certain transitions, whatever the depth', () => {
+    const model = new MarkovPredictor();
+    // k -> a, then a and b always follow each other.
+    for (const key of ['k', 'a', 'b', 'a', 'b', 'a']) model.observe(key);
+    const expected = [
+      { key: 'a', probability: 1 },
+      { key: 'b', probability: 1 },
+    ];
+    for (const depth of [2, 3, 1_000_000_000, Number.MAX_SAFE_INTEGER]) {
+      const started = performance.now();
+      expect(model.predict('k', { depth })).toEqual(expected);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+    expect(model.predict('k', { depth: 1 })).toEqual([{ key: 'a', probability: 1 }]);
+    expect(model.predict('a', { depth: 1_000_000_000 })).toEqual([{ key: 'b', probability: 1 }]);
+  });
+
   it('takes Infinity for either bound: nothing is forgotten', () => {
     const model = new MarkovPredictor({
       maxKeys: Number.POSITIVE_INFINITY,
