@@ -133,6 +133,19 @@ const rejected: Row[] = [
     'metricsIntervalMs',
     '-1',
   ],
+  ['runGraph executor null', () => runGraph({}, { executor: bad(null) }), 'executor', 'null'],
+  [
+    'hedge executor without stats()',
+    () => hedge(work, { after: 10, executor: bad({ schedule: () => EMPTY }) }),
+    'executor',
+    'an object',
+  ],
+  [
+    'MarkovPredictor.predict minProbability NaN',
+    () => new MarkovPredictor().predict('a', { minProbability: NaN }),
+    'minProbability',
+    'NaN',
+  ],
   // Timer options: setTimeout and setInterval fire a longer delay after 1 ms.
   [
     'createEngine metricsIntervalMs 2^31',

@@ -5,7 +5,7 @@ import { createExecutor } from '../executor/createExecutor.js';
 import { monotonicClock, type TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
 import type { Clock, Executor, Priority } from '../executor/types.js';
-import { assertCount, assertMethods, describe } from '../executor/validate.js';
+import { assertCount, assertExecutor, assertMethods, describe } from '../executor/validate.js';
 import { GraphBuilder } from './defineGraph.js';
 import { type LearnedDurations, learnedDurationsOf } from './learned.js';
 import { type LockTable, lockTableOf } from './locks.js';
@@ -117,10 +117,8 @@ function resolveOptions(options: RunGraphOptions): Settings {
   const { engine, failFast = true, concurrency = Number.POSITIVE_INFINITY } = options;
   if (engine !== undefined)
     assertMethods('engine', engine, ['run'], 'an Engine (see createEngine)');
+  if (options.executor !== undefined) assertExecutor('executor', options.executor);
   const executor = options.executor ?? engine?.executor ?? defaultExecutor();
-  if (typeof (executor as Partial<Executor>).schedule !== 'function') {
-    throw new TypeError(`executor must be an Executor; received ${describe(executor)}`);
-  }
   if (typeof failFast !== 'boolean') {
     throw new TypeError(`failFast must be a boolean; received ${describe(failFast)}`);
   }

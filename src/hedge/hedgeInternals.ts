@@ -14,6 +14,7 @@ import type { Executor, Priority, Work } from '../executor/types.js';
 import {
   assertCount,
   assertDuration,
+  assertExecutor,
   assertFiniteCount,
   assertFunction,
   assertPriority,
@@ -133,11 +134,7 @@ export function resolveHedgeOptions(work: unknown, options: HedgeOptions): Resol
   assertDuration('hedge: afterFallbackMs', afterFallbackMs);
   const minSamples = options.minSamples ?? 20;
   assertCount('hedge: minSamples', minSamples, 1);
-  if (options.executor !== undefined && !hasMethod(options.executor, 'schedule')) {
-    throw new TypeError(
-      `hedge: executor must be an Executor (see createExecutor); received ${describe(options.executor)}`,
-    );
-  }
+  if (options.executor !== undefined) assertExecutor('hedge: executor', options.executor);
   if (options.latencies !== undefined && !hasMethod(options.latencies, 'quantile')) {
     throw new TypeError(
       `hedge: latencies must be a LatencyRegistry; received ${describe(options.latencies)}`,

@@ -1,4 +1,4 @@
-import { assertCount, assertFiniteCount } from '../executor/validate.js';
+import { assertCount, assertFiniteCount, assertRatio } from '../executor/validate.js';
 
 /**
  * A key predicted to be asked for next, with the estimated chance that it will be.
@@ -106,12 +106,14 @@ export class MarkovPredictor {
    * // After 'home', 'list', 'item', 'home', 'list' (each key always follows the one before):
    * model.predict('list', { depth: 2 }); // [{ key: 'item', probability: 1 }, { key: 'home', probability: 1 }]
    * ```
-   * @throws RangeError when `depth` is not a finite integer >= 1.
+   * @throws RangeError when `depth` is not a finite integer >= 1, or `minProbability` not a
+   *   number from 0 to 1.
    */
   predict(key: string, options: { depth?: number; minProbability?: number } = {}): Prediction[] {
     const depth = options.depth === undefined ? 1 : options.depth;
     assertFiniteCount('depth', depth, 1);
     const minProbability = options.minProbability ?? 0;
+    assertRatio('minProbability', minProbability);
     const best = new Map<string, number>();
     let frontier = new Map<string, number>([[key, 1]]);
     // A key reached no more likely than before is not followed again: what follows it was
