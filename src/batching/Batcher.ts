@@ -163,7 +163,7 @@ export class BatchEntry<T, K> implements BatchItem<T, K> {
  *
  * @example
  * ```ts
- * const waiting = entry.batch.waiting; // values of the batch not cancelled yet
+ * const waiting = entry.batch?.waiting; // values of the batch not cancelled yet
  * ```
  */
 export interface Batch<T, K> {
@@ -207,7 +207,7 @@ export interface Batch<T, K> {
  *
  * @example
  * ```ts
- * const batcher = new Batcher({ loadBatch, maxBatchSize: 100, maxWaitMs: undefined, concurrency: 4,
+ * const batcher = new Batcher<string, User, Subscriber<User>>({ loadBatch, maxBatchSize: 100, maxWaitMs: undefined, concurrency: 4,
  *   keyOf: undefined, executor, priority: 'normal', label: 'users', scheduler: undefined,
  *   sink: { next: (subscriber, user) => subscriber.next(user), error: (subscriber, e) => subscriber.error(e) } });
  * const entry = batcher.add(userId, subscriber);

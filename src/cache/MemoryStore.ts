@@ -344,7 +344,7 @@ export class MemoryStore implements SyncCacheStore {
    * ```ts
    * const found = store.entryOrReservation('user:1');
    * if (found instanceof PendingLoad) found.join(subscriber);
-   * else if (found !== undefined) render(found.values[0]);
+   * else if (found !== undefined) render((found as CacheEntry).values[0]);
    * else store.reserve('user:1', new PendingLoad('user:1'));
    * ```
    */

@@ -6,9 +6,10 @@ import { DirectObservable } from '../util/DirectObservable.js';
  *
  * @example
  * ```ts
+ * // Inside Engine.loader:
  * const requests: KeyRequests = {
- *   request: (key, subscriber) => engine.subscribeKey(key, subscriber),
- *   serve: (key, observer) => engine.serveHit(key, observer),
+ *   request: (key, subscriber) => this.#requestKey(key, host, store, priority, subscriber),
+ *   serve: (key, observer) => this.#serveKey(key, store, settings.label, observer),
  * };
  * ```
  */

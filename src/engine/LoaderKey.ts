@@ -38,7 +38,7 @@ export type LoaderBatcher = Batcher<string, unknown, BatchToken>;
  *
  * @example
  * ```ts
- * const host: LoaderHost = { batcher, settings, time: 0, wall: 0, firstValue, requestCancelled, ended };
+ * const host: LoaderHost = { batcher, settings, store, time: 0, wall: 0, firstValue, requestCancelled, ended };
  * ```
  */
 export interface LoaderHost {

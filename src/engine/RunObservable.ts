@@ -8,9 +8,11 @@ import type { ExecutionSettings } from './LocalExecution.js';
  *
  * @example
  * ```ts
+ * // Inside Engine:
  * const runs: RunRequests = {
- *   request: (run, subscriber) => engine.subscribeRun(run, subscriber),
- *   serve: (run, observer) => engine.serveHit(run, observer),
+ *   request: (run, subscriber) =>
+ *     this.#request(run.key, run.work as Work<unknown>, run.settings, run.priority, subscriber),
+ *   serve: (run, observer) => this.#serveRun(run.key, run.settings, observer),
  * };
  * ```
  */

@@ -26,7 +26,7 @@ export interface LooseTask {
  *
  * @example
  * ```ts
- * const { deps, dependents, lane } = plan(tasks).nodes[0];
+ * const { deps, dependents, lane } = plan(tasks).nodes[0]!;
  * ```
  */
 export interface PlanNode {

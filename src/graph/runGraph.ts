@@ -56,7 +56,7 @@ function defaultExecutor(): Executor {
  * const engine = createEngine({ executor: { concurrency: 4 } });
  * runGraph(
  *   {
- *     fetchUser: { key: 'user:1', run: (_, signal) => fetch('/api/users/1', { signal }).then((r) => r.json() as Promise<User>) },
+ *     fetchUser: { key: 'user:1', run: (_: unknown, signal: AbortSignal) => fetch('/api/users/1', { signal }).then((r) => r.json() as Promise<User>) },
  *     fetchPosts: {
  *       deps: ['fetchUser'],
  *       key: (k) => `posts:${k.fetchUser}`,

@@ -7,7 +7,7 @@ import type { ExecutionEvent } from './events.js';
  *
  * @example
  * ```ts
- * const outcome: TraceArg = slice.args.outcome; // 'completed' | 'failed' | ...
+ * const outcome: TraceArg | undefined = slice.args.outcome; // 'completed' | 'failed' | ...
  * ```
  */
 export type TraceArg = string | number | boolean | null;
@@ -85,7 +85,7 @@ export interface TraceCounterEvent extends TraceEventBase {
  * ```ts
  * const tracks = trace.traceEvents
  *   .filter((e): e is TraceMetadataEvent => e.ph === 'M' && e.name === 'thread_name')
- *   .map((e) => ('name' in e.args ? e.args.name : '')); // ['slot 0', 'slot 1', ...]
+ *   .map((e) => ('name' in e.args ? e.args.name : '')); // ['engine', 'slot 0', 'slot 1', ...] ('engine' with engine events)
  * ```
  */
 export interface TraceMetadataEvent extends TraceEventBase {
