@@ -313,7 +313,7 @@ const rejected: Row[] = [
   ],
   ['progress$ total 1.5', () => progress$(EMPTY, { total: 1.5 }), 'total', '1.5'],
   ['progress$ total Infinity', () => progress$(EMPTY, { total: Infinity }), 'total', 'Infinity'],
-  ['progress$ count "x"', () => progress$(EMPTY, { total: 1, count: bad('x') }), 'count', 'x'],
+  ['progress$ count "x"', () => progress$(EMPTY, { total: 1, count: bad('x') }), 'count', '"x"'],
   [
     'progress$ intervalMs NaN',
     () => progress$(EMPTY, { total: 1, intervalMs: NaN }),

@@ -5,6 +5,7 @@ import type { Clock } from '../executor/types.js';
 import {
   assertClock,
   assertDuration,
+  assertFiniteCount,
   assertMethods,
   assertScheduler,
   assertTimerMs,
@@ -130,12 +131,10 @@ export function progress$(
   assertMethods('events$', events$, ['subscribe'], 'an Observable (an object with subscribe())');
   const total = options.total;
   // A run of known size: Infinity would never complete nor show progress.
-  if (typeof total !== 'number' || !Number.isInteger(total) || total < 0) {
-    throw new RangeError(`total must be an integer >= 0; received ${describe(total)}`);
-  }
+  assertFiniteCount('total', total, 0);
   const unit = options.count ?? 'tasks';
   if (unit !== 'tasks' && unit !== 'requests') {
-    throw new TypeError(`count must be 'tasks' or 'requests'; received ${String(unit)}`);
+    throw new TypeError(`count must be 'tasks' or 'requests'; received ${describe(unit)}`);
   }
   const preemptedAs = options.preempted ?? 'retried';
   if (preemptedAs !== 'retried' && preemptedAs !== 'failed') {

@@ -278,7 +278,7 @@ describe('progress$', () => {
       ['3', '"3"'],
     ] as const) {
       expect(() => progress$(events, { total: total as never })).toThrow(
-        new RangeError(`total must be an integer >= 0; received ${shown}`),
+        new RangeError(`total must be a finite integer >= 0; received ${shown}`),
       );
     }
     expect(() => progress$(events, { total: 0 })).not.toThrow();
