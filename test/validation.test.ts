@@ -133,6 +133,21 @@ const rejected: Row[] = [
     'metricsIntervalMs',
     '-1',
   ],
+  [
+    'createEngine executor without events$ and concurrency',
+    () => createEngine({ executor: bad({ schedule: () => EMPTY, stats: () => ({}) }) }),
+    'executor',
+    'an object',
+  ],
+  [
+    'parallelMap executor without events$',
+    () =>
+      parallelMap(work, {
+        executor: bad({ schedule: () => EMPTY, stats: () => ({}), concurrency: 2 }),
+      }),
+    'executor',
+    'an object',
+  ],
   ['runGraph executor null', () => runGraph({}, { executor: bad(null) }), 'executor', 'null'],
   [
     'hedge executor without stats()',

@@ -140,9 +140,24 @@ export function assertScheduler(option: string, value: unknown): void {
   assertMethods(option, value, ['now', 'schedule'], 'an RxJS SchedulerLike (now() and schedule())');
 }
 
-/** Throws a `TypeError` unless `value` is an {@link Executor} (`schedule()` and `stats()`). */
-export function assertExecutor(option: string, value: unknown): void {
-  assertMethods(option, value, ['schedule', 'stats'], 'an Executor (see createExecutor)');
+/**
+ * Throws a `TypeError` unless `value` is an {@link Executor}: `schedule()`, `stats()`, a
+ * numeric `concurrency` and an `events$` stream.
+ */
+export function assertExecutor(option: string, value: unknown): asserts value is Executor {
+  const executor = value as Partial<Executor> | null;
+  const ok =
+    typeof executor === 'object' &&
+    executor !== null &&
+    typeof executor.schedule === 'function' &&
+    typeof executor.stats === 'function' &&
+    typeof executor.concurrency === 'number' &&
+    typeof executor.events$?.subscribe === 'function';
+  if (!ok) {
+    throw new TypeError(
+      `${option} must be an Executor (see createExecutor); received ${describe(value)}`,
+    );
+  }
 }
 
 /** A short, safe rendering of a received option value for error messages. */
