@@ -141,7 +141,11 @@ export interface RedisCoordinator extends Coordinator {
   readonly waiting: number;
   /** How many leases this process holds right now (0 at quiescence). */
   readonly held: number;
-  /** Stops waiting (waiters execute locally), stops renewals, closes the subscriber it created. */
+  /**
+   * Stops waiting (waiters execute locally), stops renewals, closes the subscriber it
+   * created. An acquisition still in flight answers `unavailable` (a lease Redis granted it
+   * meanwhile is given back), and commands waiting for the client to be ready let go of it.
+   */
   close(): Promise<void>;
   /** Same as {@link RedisCoordinator.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -243,11 +247,16 @@ return 0`;
  * import { RedisStore, redisCoordinator } from 'eed/node';
  *
  * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false });
+ * const coordinator = redisCoordinator({ client });
  * const engine = createEngine({
  *   cache: new TieredCache({ tiers: [{ store: new MemoryStore() }, { store: new RedisStore({ client }) }] }),
- *   coordinator: redisCoordinator({ client }),
+ *   coordinator,
  *   ttl: 60_000,
  * });
+ * // At shutdown (close() also closes the subscriber connection it made):
+ * await engine.flush();
+ * await coordinator.close();
+ * client.disconnect();
  * ```
  */
 export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordinator {
@@ -259,9 +268,10 @@ const ignore = (): void => {};
 /**
  * Resolves once `redis` can take commands: at once when ready, after `connect()` for a
  * lazy client that never connected, else at its next `ready` (rejecting at its next
- * `error` or `end`). With `enableOfflineQueue: false`, commands sent before then fail.
+ * `error` or `end`, or when `gaveUp` resolves: its listeners never outlive the command
+ * that waits). With `enableOfflineQueue: false`, commands sent before then fail.
  */
-function whenReady(redis: RedisCoordinatorClient): Promise<void> {
+function whenReady(redis: RedisCoordinatorClient, gaveUp: Promise<void>): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   if (redis.status === 'wait') return redis.connect();
   return new Promise<void>((resolve, reject) => {
@@ -278,6 +288,7 @@ function whenReady(redis: RedisCoordinatorClient): Promise<void> {
     redis.on('ready', onReady);
     redis.on('error', onError);
     redis.on('end', onEnd);
+    void gaveUp.then(() => settle(new Error('redisCoordinator gave up waiting for Redis')));
   });
 }
 
@@ -309,6 +320,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   readonly #events = new Subject<RedisCoordinatorEvent>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #leases = new Set<RedisLease>();
+  /** Gives up each command in flight (see {@link #command}). */
+  readonly #inFlight = new Set<() => void>();
   readonly #ownsSubscriber: boolean;
   #subscriber: RedisCoordinatorClient | undefined;
   #subscribed: Promise<void> | undefined;
@@ -388,6 +401,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       // own lookup ran before it landed. Unless that lookup came after the announcement.
       const recent = options?.afterMiss === true ? '' : `${this.#prefix}done:${key}`;
       const first = await this.#attempt(leaseKey, token, '', recent);
+      // Closed meanwhile: nothing may start (no subscription, no lease kept).
+      if (this.#closed) return this.#closedWhileAcquiring(key, leaseKey, token, first);
       if (first.state === 'done') return { kind: 'done' };
       if (first.state === 'leased') return this.#granted(key, leaseKey, token, false, signal);
       let holder = first.state === 'held' ? first.holder : '';
@@ -397,6 +412,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       for (;;) {
         // Tried again once subscribed: the holder may have ended before the subscription.
         const attempt = await this.#attempt(leaseKey, token, holder, '');
+        if (this.#closed) return this.#closedWhileAcquiring(key, leaseKey, token, attempt);
         if (attempt.state === 'leased') return this.#granted(key, leaseKey, token, true, signal);
         if (attempt.state === 'ended') return claimOf(attempt.message);
         if (attempt.state === 'done') return { kind: 'done' };
@@ -418,9 +434,27 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     }
   }
 
+  /**
+   * The answer to an acquisition that {@link close} overtook: `unavailable`, and a lease
+   * Redis granted it meanwhile is given back at once (no renewal starts).
+   */
+  #closedWhileAcquiring(
+    key: string,
+    leaseKey: string,
+    token: string,
+    attempt: Attempt,
+  ): CoordinatorClaim {
+    if (attempt.state === 'leased') {
+      this.#endInRedis(leaseKey, token, { key, token, outcome: 'released' }).catch(ignore);
+    }
+    return { kind: 'unavailable', error: new Error('redisCoordinator was closed') };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Commands in flight let go of what they wait on (a client that is not ready).
+    for (const giveUp of [...this.#inFlight]) giveUp();
     for (const waiters of this.#waiters.values()) {
       for (const waiter of waiters) waiter.wake?.(undefined);
     }
@@ -433,7 +467,9 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       if (this.#ownsSubscriber) {
         subscriber.disconnect();
       } else if (this.#subscribed !== undefined) {
-        await this.#command('unsubscribe', subscriber.unsubscribe(this.#channel)).catch(ignore);
+        await this.#command('unsubscribe', () => subscriber.unsubscribe(this.#channel)).catch(
+          ignore,
+        );
       }
     }
     this.#events.complete();
@@ -443,8 +479,17 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     return this.close();
   }
 
-  /** Runs one Redis command, failing with a timeout error after `timeoutMs`. */
-  #command<T>(operation: string, command: Promise<T>): Promise<T> {
+  /**
+   * Runs one Redis command, failing with a timeout error after `timeoutMs`. `run` gets a
+   * promise that resolves once the command is given up (it ended, timed out, or the
+   * coordinator closed), for what it waits on to let go.
+   */
+  #command<T>(operation: string, run: (gaveUp: Promise<void>) => Promise<T>): Promise<T> {
+    let giveUp = ignore;
+    const gaveUp = new Promise<void>((resolve) => {
+      giveUp = resolve;
+    });
+    this.#inFlight.add(giveUp);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -452,7 +497,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
         this.#timeoutMs,
       );
     });
-    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([run(gaveUp), timeout]).finally(() => {
+      clearTimeout(timer);
+      this.#inFlight.delete(giveUp);
+      giveUp();
+    });
   }
 
   /** Takes the lease if free (`SET NX PX` in a script), else says who holds it or how it ended. */
@@ -463,9 +512,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     recentSuccess: string,
   ): Promise<Attempt> {
     const client = this.#client;
-    const reply = (await this.#command(
-      'acquire',
-      whenReady(client).then(() =>
+    const reply = (await this.#command('acquire', (gaveUp) =>
+      whenReady(client, gaveUp).then(() =>
         client.eval(
           ACQUIRE_SCRIPT,
           1,
@@ -502,6 +550,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
 
   /** Subscribes to the flights channel once; later calls wait for the same subscription. */
   #subscribe(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('redisCoordinator was closed'));
     if (this.#subscribed !== undefined) return this.#subscribed;
     let subscriber = this.#subscriber;
     if (subscriber === undefined) {
@@ -517,9 +566,8 @@ class RedisLeaseCoordinator implements RedisCoordinator {
       subscriber.on('message', this.#onMessage);
     }
     const connected = subscriber;
-    const subscribing = this.#command(
-      'subscribe',
-      whenReady(connected).then(() => connected.subscribe(this.#channel)),
+    const subscribing = this.#command('subscribe', (gaveUp) =>
+      whenReady(connected, gaveUp).then(() => connected.subscribe(this.#channel)),
     ).then(() => undefined);
     this.#subscribed = subscribing;
     subscribing.catch(() => {
@@ -617,8 +665,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   track(lease: RedisLease): ReturnType<typeof setInterval> {
     this.#leases.add(lease);
     const timer = setInterval(() => {
-      this.#command(
-        'renew',
+      this.#command('renew', () =>
         this.#client.eval(RENEW_SCRIPT, 1, lease.leaseKey, lease.token, this.#leaseMs),
       ).then(
         (renewed) => {
@@ -639,24 +686,28 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     this.#leases.delete(lease);
     if (this.#closed) return;
     try {
-      const record = message.outcome === 'released' ? '' : `${this.#endedPrefix}${lease.token}`;
-      await this.#command(
-        'release',
-        this.#client.eval(
-          END_SCRIPT,
-          1,
-          lease.leaseKey,
-          lease.token,
-          this.#channel,
-          JSON.stringify(message),
-          record,
-          this.#leaseMs,
-          message.outcome === 'done' ? `${this.#prefix}done:${lease.key}` : '',
-        ),
-      );
+      await this.#endInRedis(lease.leaseKey, lease.token, message);
     } catch (error) {
       this.#report('release-failed', lease.key, error);
     }
+  }
+
+  /** Deletes a lease if `token` still holds it, and publishes how it ended. */
+  #endInRedis(leaseKey: string, token: string, message: FlightMessage): Promise<unknown> {
+    const record = message.outcome === 'released' ? '' : `${this.#endedPrefix}${token}`;
+    return this.#command('release', () =>
+      this.#client.eval(
+        END_SCRIPT,
+        1,
+        leaseKey,
+        token,
+        this.#channel,
+        JSON.stringify(message),
+        record,
+        this.#leaseMs,
+        message.outcome === 'done' ? `${this.#prefix}done:${message.key}` : '',
+      ),
+    );
   }
 
   /** Called by a lease that stopped renewing. */
