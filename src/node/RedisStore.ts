@@ -219,6 +219,7 @@ export class RedisStore implements CacheStore, AsyncDisposable {
   #client: Promise<RedisStoreClient> | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined = undefined;
   readonly #ops = new OperationQueue();
   readonly #events = new Subject<CacheStoreEvent>();
 
@@ -488,8 +489,13 @@ export class RedisStore implements CacheStore, AsyncDisposable {
    * }
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // A second call, even while the first is still closing, waits for the same close.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     await this.#ops.drained();
     if (this.#url === undefined || this.#client === undefined) return;

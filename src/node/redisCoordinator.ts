@@ -328,6 +328,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
   #listening = false;
   #waiting = 0;
   #closed = false;
+  #closing: Promise<void> | undefined = undefined;
 
   readonly events$ = this.#events.asObservable();
 
@@ -450,8 +451,13 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     return { kind: 'unavailable', error: new Error('redisCoordinator was closed') };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // A second call, even while the first is still closing, waits for the same close.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     // Commands in flight let go of what they wait on (a client that is not ready).
     for (const giveUp of [...this.#inFlight]) giveUp();

@@ -322,6 +322,14 @@ describe('redisCoordinator options (no Redis needed)', () => {
     real.disconnect();
   });
 
+  it('close() called twice waits for the same close', async () => {
+    const coordinator = redisCoordinator({ client: bad(fullClient) });
+    const first = coordinator.close();
+    expect(coordinator.close()).toBe(first);
+    await first;
+    expect(coordinator.close()).toBe(first);
+  });
+
   it('rejects an empty prefix like RedisStore, and accepts the documented edges', () => {
     const client = bad(fullClient);
     expect(() => redisCoordinator({ client, prefix: '' })).toThrow(

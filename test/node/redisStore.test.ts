@@ -299,7 +299,10 @@ describeWithRedis('RedisStore', () => {
       await store.set('k', entryOf([1]));
       expect(await connections()).toBe(before + 1);
       await store.clear();
-      await store.close();
+      const closing = store.close();
+      // A second call while the first is still quitting waits for the same close.
+      expect(store.close()).toBe(closing);
+      await closing;
       await vi.waitFor(async () => expect(await connections()).toBe(before));
       await expect(store.get('k')).rejects.toBeInstanceOf(RedisStoreClosedError);
       await store.close(); // again: nothing
