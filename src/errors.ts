@@ -1,6 +1,7 @@
 /**
- * Named error classes thrown or delivered by eed. Every class sets `name`, so errors
- * survive `structuredClone`, logging and cross-realm checks by name.
+ * Named error classes thrown or delivered by eed. Every class sets `name`, so logs, stack
+ * traces and `error.name` show it (`structuredClone` keeps only the message: a clone's
+ * `name` is `'Error'`).
  *
  * @example
  * ```ts
@@ -120,9 +121,9 @@ export type CorruptEntryReason =
   | 'undecodable';
 
 /**
- * A persistent cache entry (a file of `FileSystemStore`) could not be read back. The store
- * treats it as a miss, removes it, and reports this error on its `events$` (as a
- * `'tier-error'` event); it is never thrown at a caller.
+ * A persistent cache entry (a file of `FileSystemStore`, a key of `RedisStore`) could not be
+ * read back. The store treats it as a miss, removes it, and reports this error on its
+ * `events$` (as a `'tier-error'` event); it is never thrown at a caller.
  *
  * @example
  * ```ts
@@ -197,8 +198,8 @@ function shortKey(key: string): string {
 }
 
 /**
- * Thrown by `runGraph` (before anything runs) when a task names a dependency the
- * graph does not define.
+ * Thrown by `runGraph` (before anything runs), and by `defineGraph().task()`, when a task
+ * names a dependency the graph does not define.
  *
  * @example
  * ```ts
@@ -260,5 +261,31 @@ export class RemoteExecutionError extends Error {
     readonly remoteName: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Thrown by every export of `eed/node` in a browser bundle, which gets a stub of that
+ * entry point: the filesystem and Redis need Node.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   createNodeCache();
+ * } catch (error) {
+ *   if (error instanceof NodeOnlyError) useBrowserCache(); // error.exportName === 'createNodeCache'
+ * }
+ * ```
+ */
+export class NodeOnlyError extends Error {
+  override readonly name: string = 'NodeOnlyError';
+  constructor(
+    /** The `eed/node` export that was used. */
+    readonly exportName: string,
+  ) {
+    super(
+      `eed/node is Node-only: ${exportName} is not available in a browser. ` +
+        "Use the browser cache from 'eed' instead (MemoryStore, IndexedDbStore, TieredCache).",
+    );
   }
 }

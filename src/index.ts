@@ -8,7 +8,7 @@ export type { MemoryStoreEvictionReason, MemoryStoreOptions } from './cache/Memo
 export { MemoryStore } from './cache/MemoryStore.js';
 export { sizeOf } from './cache/sizeOf.js';
 export type { Tier, TieredCacheOptions } from './cache/TieredCache.js';
-export { TieredCache, TierTimeoutError } from './cache/TieredCache.js';
+export { TieredCache, TierTimeoutError, TierUnavailableError } from './cache/TieredCache.js';
 export type {
   Cache,
   CacheEntry,
@@ -39,6 +39,7 @@ export {
   BatchLengthError,
   CorruptEntryError,
   GraphCycleError,
+  NodeOnlyError,
   PreemptedError,
   RemoteExecutionError,
   UnknownDependencyError,

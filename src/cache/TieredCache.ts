@@ -100,10 +100,41 @@ interface TierState {
 export class TierTimeoutError extends Error {
   override readonly name: string = 'TierTimeoutError';
   constructor(
+    /** The index of the tier that was too slow (0 is the fastest). */
     readonly tier: number,
+    /** The tier's read timeout (ms). */
     readonly timeoutMs: number,
   ) {
     super(`cache tier ${tier} did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * The `error` of an engine `cache-error` event when a tier's circuit breaker opened
+ * (`reason: 'opened'`: it failed `failureThreshold` times in a row) or a read skipped the
+ * tier while its breaker is open (`'skipped'`): a miss for that tier, until its cool-down
+ * ends. A `TieredCache`'s own `events$` reports these as `tier-opened` and `tier-skipped`.
+ *
+ * @example
+ * ```ts
+ * engine.events$.subscribe((e) => {
+ *   if (e.type === 'cache-error' && e.error instanceof TierUnavailableError) console.warn('tier down', e.tier);
+ * });
+ * ```
+ */
+export class TierUnavailableError extends Error {
+  override readonly name: string = 'TierUnavailableError';
+  constructor(
+    /** The index of the tier (0 is the fastest). */
+    readonly tier: number,
+    /** `'opened'`: the breaker just opened; `'skipped'`: a read went past the open breaker. */
+    readonly reason: 'opened' | 'skipped',
+  ) {
+    super(
+      reason === 'opened'
+        ? `cache tier-opened: tier ${tier} failed too often and is skipped until its cool-down ends`
+        : `cache tier-skipped: tier ${tier} is skipped while its circuit breaker is open`,
+    );
   }
 }
 

@@ -17,6 +17,7 @@ import {
 } from 'rxjs';
 import { Batcher, type BatchSink, resolveBatchOptions } from '../batching/Batcher.js';
 import { MemoryStore } from '../cache/MemoryStore.js';
+import { TierUnavailableError } from '../cache/TieredCache.js';
 import type { Cache, CacheEntry, CacheStoreEvent, SyncCacheStore } from '../cache/types.js';
 import { isSyncCacheStore } from '../cache/types.js';
 import { AbortError } from '../errors.js';
@@ -1673,10 +1674,10 @@ function isCacheable(settings: ExecutionSettings, meta: FlightMeta): boolean {
   return settings.useCache && settings.ttl > 0 && !meta.stale;
 }
 
-/** A store's own failure, as the engine reports it. */
 /**
- * A store's event as the engine's `cache-error`, at `time` on the engine's clock. A tier
- * whose circuit breaker opens, or that is skipped while it is open, is a failed `get`.
+ * A store's own failure as the engine's `cache-error`, at `time` on the engine's clock. A
+ * tier whose circuit breaker opens, or that is skipped while it is open, is a failed `get`
+ * whose error is a {@link TierUnavailableError}.
  */
 function toEngineEvent(event: CacheStoreEvent, time: number): ExecutionEvent {
   return {
@@ -1689,11 +1690,7 @@ function toEngineEvent(event: CacheStoreEvent, time: number): ExecutionEvent {
     error:
       event.type === 'tier-error'
         ? event.error
-        : new Error(
-            event.type === 'tier-opened'
-              ? `cache tier-opened: tier ${event.tier} failed too often and is skipped until its cool-down ends`
-              : `cache tier-skipped: tier ${event.tier} is skipped while its circuit breaker is open`,
-          ),
+        : new TierUnavailableError(event.tier, event.type === 'tier-opened' ? 'opened' : 'skipped'),
   };
 }
 

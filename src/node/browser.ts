@@ -1,7 +1,7 @@
 /**
  * What `eed/node` resolves to in a browser bundle (the exports map's `browser`
  * condition). It mirrors the export names of `src/node/index.ts`, and every export throws
- * an Error saying the module is Node-only, so a browser build links (no "missing export"
+ * a {@link NodeOnlyError} (exported from `eed`) saying the module is Node-only, so a browser build links (no "missing export"
  * error) but never pulls in a `node:*` module. Nothing here runs at import time.
  *
  * Keep the names in step with `src/node/index.ts`: `npm run test:package` fails when
@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { NodeOnlyError } from '../errors.js';
 
 // Types cost nothing at run time: an isomorphic library may name them in a browser build.
 export type { NodeCacheOptions } from './createNodeCache.js';
@@ -31,10 +32,7 @@ export type {
 } from './redisCoordinator.js';
 
 function nodeOnly(name: string): Error {
-  return new Error(
-    `eed/node is Node-only: ${name} is not available in a browser. ` +
-      "Use the browser cache from 'eed' instead (MemoryStore, IndexedDbStore, TieredCache).",
-  );
+  return new NodeOnlyError(name);
 }
 
 /**
@@ -122,6 +120,36 @@ export class RedisTimeoutError {
 export class RedisStoreClosedError {
   constructor(..._args: unknown[]) {
     throw nodeOnly('RedisStoreClosedError');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `RedisCoordinatorClosedError`.
+ *
+ * @example
+ * ```ts
+ * new RedisCoordinatorClosedError('acquire'); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class RedisCoordinatorClosedError {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('RedisCoordinatorClosedError');
+  }
+}
+
+/**
+ * Browser stand-in for the Node entry's `RedisUnavailableError`.
+ *
+ * @example
+ * ```ts
+ * new RedisUnavailableError('cool-down'); // throws: eed/node is Node-only
+ * ```
+ * @throws Always: `eed/node` is Node-only.
+ */
+export class RedisUnavailableError {
+  constructor(..._args: unknown[]) {
+    throw nodeOnly('RedisUnavailableError');
   }
 }
 

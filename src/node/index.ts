@@ -29,4 +29,9 @@ export type {
   RedisCoordinatorOptions,
 } from './redisCoordinator.js';
 export { redisCoordinator } from './redisCoordinator.js';
-export { RedisStoreClosedError, RedisTimeoutError } from './redisErrors.js';
+export {
+  RedisCoordinatorClosedError,
+  RedisStoreClosedError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+} from './redisErrors.js';

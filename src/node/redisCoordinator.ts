@@ -15,7 +15,11 @@ import {
   describe,
   MAX_TIMER_MS,
 } from '../executor/validate.js';
-import { RedisTimeoutError } from './redisErrors.js';
+import {
+  RedisCoordinatorClosedError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+} from './redisErrors.js';
 
 /**
  * What a {@link redisCoordinator} needs of a Redis connection, as an `ioredis` `Redis`
@@ -284,11 +288,11 @@ function whenReady(redis: RedisCoordinatorClient, gaveUp: Promise<void>): Promis
     };
     const onReady = () => settle();
     const onError = (error: unknown) => settle(error);
-    const onEnd = () => settle(new Error('the Redis connection was closed'));
+    const onEnd = () => settle(new RedisUnavailableError('connection-closed'));
     redis.on('ready', onReady);
     redis.on('error', onError);
     redis.on('end', onEnd);
-    void gaveUp.then(() => settle(new Error('redisCoordinator gave up waiting for Redis')));
+    void gaveUp.then(() => settle(new RedisCoordinatorClosedError('a wait for Redis to be ready')));
   });
 }
 
@@ -388,11 +392,11 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     options?: AcquireOptions,
   ): Promise<CoordinatorClaim> {
     signal.throwIfAborted();
-    if (this.#closed || !this.#breaker.allows()) {
-      return {
-        kind: 'unavailable',
-        error: new Error('redisCoordinator: Redis is skipped after a failure'),
-      };
+    if (this.#closed) {
+      return { kind: 'unavailable', error: new RedisCoordinatorClosedError('acquire') };
+    }
+    if (!this.#breaker.allows()) {
+      return { kind: 'unavailable', error: new RedisUnavailableError('cool-down') };
     }
     const leaseKey = `${this.#prefix}lease:${key}`;
     const token = randomUUID();
@@ -422,11 +426,14 @@ class RedisLeaseCoordinator implements RedisCoordinator {
         // A failure counts only from the holder waited on; a result, from anyone.
         if (message?.outcome === 'done') return claimOf(message);
         if (message?.outcome === 'failed' && message.token === holder) return claimOf(message);
-        if (this.#closed) throw new Error('redisCoordinator was closed');
+        if (this.#closed) throw new RedisCoordinatorClosedError('acquire');
         if (message === undefined) delay = Math.min(delay * 2, this.#maxPollMs);
       }
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      // A close is no failure of Redis: nothing to count or report.
+      if (this.#closed)
+        return { kind: 'unavailable', error: new RedisCoordinatorClosedError('acquire') };
       this.#breaker.failed();
       this.#report('unavailable', key, error);
       return { kind: 'unavailable', error };
@@ -448,7 +455,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
     if (attempt.state === 'leased') {
       this.#endInRedis(leaseKey, token, { key, token, outcome: 'released' }).catch(ignore);
     }
-    return { kind: 'unavailable', error: new Error('redisCoordinator was closed') };
+    return { kind: 'unavailable', error: new RedisCoordinatorClosedError('acquire') };
   }
 
   close(): Promise<void> {
@@ -556,7 +563,7 @@ class RedisLeaseCoordinator implements RedisCoordinator {
 
   /** Subscribes to the flights channel once; later calls wait for the same subscription. */
   #subscribe(): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('redisCoordinator was closed'));
+    if (this.#closed) return Promise.reject(new RedisCoordinatorClosedError('subscribe'));
     if (this.#subscribed !== undefined) return this.#subscribed;
     let subscriber = this.#subscriber;
     if (subscriber === undefined) {

@@ -48,3 +48,52 @@ export class RedisStoreClosedError extends Error {
     super(`RedisStore.${operation}() called after close()`);
   }
 }
+
+/**
+ * The `error` of an `unavailable` claim (and of the engine's `coordination` event) from a
+ * `redisCoordinator` that was closed: the run executes locally.
+ *
+ * @example
+ * ```ts
+ * await coordinator.close();
+ * const claim = await coordinator.acquire('k', new AbortController().signal);
+ * claim.kind === 'unavailable' && claim.error instanceof RedisCoordinatorClosedError; // true
+ * ```
+ */
+export class RedisCoordinatorClosedError extends Error {
+  override readonly name: string = 'RedisCoordinatorClosedError';
+  constructor(
+    /** What was under way: `'acquire'`, `'subscribe'`, or a Redis command given up. */
+    readonly operation: string,
+  ) {
+    super(`redisCoordinator was closed during ${operation}`);
+  }
+}
+
+/**
+ * The `error` of an `unavailable` claim when a `redisCoordinator` cannot use Redis for a
+ * reason of its own: it skips Redis for `coolDownMs` after a failure (`reason:
+ * 'cool-down'`), or the connection it waited on ended (`'connection-closed'`). The run
+ * executes locally. Failures of Redis itself arrive as they are (a `RedisTimeoutError`,
+ * a connection error).
+ *
+ * @example
+ * ```ts
+ * coordinator.events$.subscribe((e) => {
+ *   if (e.error instanceof RedisUnavailableError) console.warn(e.error.reason);
+ * });
+ * ```
+ */
+export class RedisUnavailableError extends Error {
+  override readonly name: string = 'RedisUnavailableError';
+  constructor(
+    /** Why Redis was not used. */
+    readonly reason: 'cool-down' | 'connection-closed',
+  ) {
+    super(
+      reason === 'cool-down'
+        ? 'redisCoordinator skips Redis for coolDownMs after a failure'
+        : 'the Redis connection was closed',
+    );
+  }
+}

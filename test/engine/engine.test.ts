@@ -5,6 +5,7 @@ import {
   createExecutor,
   MemoryStore,
   TieredCache,
+  TierUnavailableError,
 } from 'eed';
 import {
   asyncScheduler,
@@ -239,9 +240,13 @@ describe('engine.run', () => {
     });
     const engine = createEngine({ cache, clock: { now: () => 42 }, metrics: false });
     const seen: { time: number; message: string }[] = [];
+    const unavailable: string[] = [];
     engine.events$.subscribe((e) => {
-      if (e.type === 'cache-error')
-        seen.push({ time: e.time, message: (e.error as Error).message });
+      if (e.type !== 'cache-error') return;
+      seen.push({ time: e.time, message: (e.error as Error).message });
+      if (e.error instanceof TierUnavailableError) {
+        unavailable.push(`${e.error.reason} ${e.error.tier}`);
+      }
     });
     expect(await firstValueFrom(engine.run('a', async () => 1))).toBe(1);
     expect(await firstValueFrom(engine.run('b', async () => 2))).toBe(2);
@@ -255,6 +260,8 @@ describe('engine.run', () => {
         expect.stringMatching(/^cache tier-skipped: tier 1 is skipped/),
       ]),
     );
+    expect(unavailable).toEqual(expect.arrayContaining(['opened 1', 'skipped 1']));
+    expect(new TierUnavailableError(2, 'opened').name).toBe('TierUnavailableError');
   });
 
   it('invalidate removes the entry and keeps a result in flight from being cached', async () => {

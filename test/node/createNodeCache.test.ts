@@ -7,6 +7,7 @@ import {
   CorruptEntryError,
   createEngine,
   type ExecutionEvent,
+  NodeOnlyError,
   TieredCache,
   UnserializableValueError,
 } from 'eed';
@@ -263,9 +264,11 @@ describe('createNodeCache', () => {
     expect(names).toEqual([
       'FileSystemStore',
       'NodeCache',
+      'RedisCoordinatorClosedError',
       'RedisStore',
       'RedisStoreClosedError',
       'RedisTimeoutError',
+      'RedisUnavailableError',
       'createNodeCache',
       'redisCoordinator',
     ]);
@@ -275,6 +278,7 @@ describe('createNodeCache', () => {
         ? () => new (value as new () => unknown)()
         : () => (value as () => unknown)();
       expect(use, name).toThrow(/eed\/node is Node-only/);
+      expect(use, name).toThrow(NodeOnlyError);
     }
   });
 });

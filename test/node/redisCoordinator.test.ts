@@ -8,7 +8,13 @@ import {
   RemoteExecutionError,
   TieredCache,
 } from 'eed';
-import { type RedisCoordinator, RedisTimeoutError, redisCoordinator } from 'eed/node';
+import {
+  type RedisCoordinator,
+  RedisCoordinatorClosedError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  redisCoordinator,
+} from 'eed/node';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -320,6 +326,20 @@ describe('redisCoordinator options (no Redis needed)', () => {
     const real = new Redis({ lazyConnect: true });
     expect(() => redisCoordinator({ client: real })).not.toThrow();
     real.disconnect();
+  });
+
+  it('answers unavailable with a named error once closed, and counts no failure', async () => {
+    const coordinator = redisCoordinator({ client: bad(fullClient) });
+    const reported: unknown[] = [];
+    coordinator.events$.subscribe((e) => reported.push(e));
+    await coordinator.close();
+    const claim = await coordinator.acquire('k', new AbortController().signal);
+    expect(claim.kind).toBe('unavailable');
+    const error = claim.kind === 'unavailable' ? claim.error : undefined;
+    expect(error).toBeInstanceOf(RedisCoordinatorClosedError);
+    expect(error).toMatchObject({ name: 'RedisCoordinatorClosedError', operation: 'acquire' });
+    expect(reported).toEqual([]);
+    expect(new RedisUnavailableError('cool-down').name).toBe('RedisUnavailableError');
   });
 
   it('close() called twice waits for the same close', async () => {
