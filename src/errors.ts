@@ -138,7 +138,7 @@ export class CorruptEntryError extends Error {
   override readonly name: string = 'CorruptEntryError';
   /** The key the entry was read for (or the key its header names); `undefined` when unknown. */
   readonly key: string | undefined;
-  /** Where the entry was (a file path); `undefined` when not known. */
+  /** Where the entry was (a file path, or `redis key "..."`); `undefined` when not known. */
   readonly location: string | undefined;
 
   constructor(
