@@ -121,8 +121,8 @@ export type CorruptEntryReason =
   | 'undecodable';
 
 /**
- * A persistent cache entry (a file of `FileSystemStore`, a key of `RedisStore`) could not be
- * read back. The store treats it as a miss, removes it, and reports this error on its
+ * A persistent cache entry (a file of `FileSystemStore`, a key of `RedisStore`, a record of
+ * `IndexedDbStore`) could not be read back. The store treats it as a miss, removes it, and reports this error on its
  * `events$` (as a `'tier-error'` event); it is never thrown at a caller.
  *
  * @example
@@ -138,7 +138,10 @@ export class CorruptEntryError extends Error {
   override readonly name: string = 'CorruptEntryError';
   /** The key the entry was read for (or the key its header names); `undefined` when unknown. */
   readonly key: string | undefined;
-  /** Where the entry was (a file path, or `redis key "..."`); `undefined` when not known. */
+  /**
+   * Where the entry was (a file path, `redis key "..."`, or `indexedDB <db>/<store>`);
+   * `undefined` when not known.
+   */
   readonly location: string | undefined;
 
   constructor(

@@ -6,6 +6,7 @@ import {
   type UseStore,
 } from 'idb-keyval';
 import { type Observable, Subject } from 'rxjs';
+import { CorruptEntryError } from '../errors.js';
 import type { Clock } from '../executor/types.js';
 import { assertCount, assertFunction, describe } from '../executor/validate.js';
 import { compressBytes, decompressBytes } from './codec.js';
@@ -495,6 +496,10 @@ export class IndexedDbStore implements CacheStore {
   readonly dbName: string;
   /** The object store name (see {@link IndexedDbStoreOptions.storeName}). */
   readonly storeName: string;
+  /** Where a corrupt record was, for {@link CorruptEntryError.location}. */
+  get #location(): string {
+    return `indexedDB ${this.dbName}/${this.storeName}`;
+  }
   /** The bound on the number of entries (see {@link IndexedDbStoreOptions.maxEntries}). */
   readonly maxEntries: number;
   /** The size from which entries may be compressed (see {@link IndexedDbStoreOptions.compressThreshold}). */
@@ -607,7 +612,12 @@ export class IndexedDbStore implements CacheStore {
       }
       if (!isStoredRecord(record)) {
         this.#discard(index, key);
-        throw new TypeError(`IndexedDB record for ${describe(key)} is not an eed cache entry`);
+        const format = (record as { format?: unknown } | null)?.format;
+        throw new CorruptEntryError(
+          typeof format === 'number' && format !== 1 ? 'other-version' : 'garbage',
+          'the record is not an eed cache entry',
+          { key, location: this.#location },
+        );
       }
       if (!(record.expiresAt > this.#clock.now())) {
         if (!pending) this.#discard(index, key);
@@ -618,7 +628,11 @@ export class IndexedDbStore implements CacheStore {
         values = await decodeValues(record);
       } catch (error) {
         if (!this.#latest.has(key)) this.#discard(index, key);
-        throw error;
+        throw new CorruptEntryError(
+          'undecodable',
+          error instanceof Error ? error.message : String(error),
+          { key, location: this.#location, cause: error },
+        );
       }
       if (!this.#latest.has(key)) {
         index.put(key, record.expiresAt);

@@ -1,6 +1,7 @@
 import {
   type CacheEntry,
   type CacheStoreEvent,
+  CorruptEntryError,
   IndexedDbStore,
   IndexedDbUnavailableError,
   MemoryStore,
@@ -370,6 +371,14 @@ describe('IndexedDbStore compression', () => {
     expect(await store.get('rows')).toBeUndefined();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'tier-error', tier: 0, key: 'rows', operation: 'get' });
+    const error = errorOf(events[0]);
+    expect(error).toBeInstanceOf(CorruptEntryError);
+    expect(error).toMatchObject({
+      reason: 'undecodable',
+      key: 'rows',
+      location: `indexedDB ${dbName}/${store.storeName}`,
+    });
+    expect((error as Error).cause).toBeInstanceOf(Error);
     await expect.poll(() => rawGet(dbName, 'rows')).toBeUndefined();
   });
 });
@@ -509,6 +518,11 @@ describe('IndexedDbStore failures', () => {
     expect(await store.get('garbage')).toBeUndefined();
     expect(await store.get('old-format')).toBeUndefined();
     expect(events.map((event) => event.key)).toEqual(['garbage', 'old-format']);
+    expect(events.map((event) => (errorOf(event) as CorruptEntryError).reason)).toEqual([
+      'garbage',
+      'other-version',
+    ]);
+    expect(events.every((event) => errorOf(event) instanceof CorruptEntryError)).toBe(true);
     await expect.poll(() => rawKeys(dbName)).toEqual([]);
   });
 
