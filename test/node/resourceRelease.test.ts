@@ -757,7 +757,12 @@ describeWithRedis('Redis', () => {
       }
     });
 
-    it('with a given subscriber: close() removes its listeners and unsubscribes it', async () => {
+    /**
+     * A coordinator with a subscriber of the caller's, waiting for a lease held elsewhere,
+     * is closed while `closeWhen` (its wait is listed, or at once: the acquisition is still
+     * in its first round trip). The subscriber keeps no listener and no subscription.
+     */
+    async function closeWithGivenSubscriber(closeWhen: 'waiting' | 'acquiring'): Promise<void> {
       const { client, dispose } = await namedClient();
       const subscriber = createTestClient();
       await subscriber.connect();
@@ -765,9 +770,10 @@ describeWithRedis('Redis', () => {
       const prefix = freshPrefix();
       await leasedElsewhere(prefix, 'k');
       try {
-        const coordinator = redisCoordinator({ client, subscriber, prefix, pollMs: 60_000 });
+        const pollMs = closeWhen === 'waiting' ? 60_000 : 10;
+        const coordinator = redisCoordinator({ client, subscriber, prefix, pollMs });
         const claim = coordinator.acquire('k', new AbortController().signal);
-        await vi.waitFor(() => expect(coordinator.waiting).toBe(1));
+        if (closeWhen === 'waiting') await vi.waitFor(() => expect(coordinator.waiting).toBe(1));
         await coordinator.close();
         await claim;
         expect(listenersOf(subscriber)).toEqual(listeners);
@@ -779,7 +785,10 @@ describeWithRedis('Redis', () => {
         await disconnected(subscriber);
         await dispose();
       }
-    });
+    }
+
+    it('with a given subscriber: close() removes its listeners and unsubscribes it', () =>
+      closeWithGivenSubscriber('waiting'));
 
     // Found by this audit: acquire() checked that the coordinator was open only on entry,
     // so an acquisition whose first round trip was in flight at close() went on to
@@ -808,28 +817,8 @@ describeWithRedis('Redis', () => {
 
     // Same cause, with a subscriber of the caller's: the late subscription added listeners
     // and a channel subscription after close() had nothing to remove.
-    it('close() during an acquisition leaves no listener or subscription on a given subscriber', async () => {
-      const { client, dispose } = await namedClient();
-      const subscriber = createTestClient();
-      await subscriber.connect();
-      const listeners = listenersOf(subscriber);
-      const prefix = freshPrefix();
-      await leasedElsewhere(prefix, 'k');
-      try {
-        const coordinator = redisCoordinator({ client, subscriber, prefix, pollMs: 10 });
-        const claim = coordinator.acquire('k', new AbortController().signal);
-        await coordinator.close();
-        await claim;
-        expect(listenersOf(subscriber)).toEqual(listeners);
-        expect(await admin.call('PUBSUB', 'NUMSUB', `${prefix}flights`)).toEqual([
-          `${prefix}flights`,
-          0,
-        ]);
-      } finally {
-        await disconnected(subscriber);
-        await dispose();
-      }
-    });
+    it('close() during an acquisition leaves no listener or subscription on a given subscriber', () =>
+      closeWithGivenSubscriber('acquiring'));
 
     // Same cause, key free: a lease granted after close() renewed for good, and ending it
     // deleted nothing in Redis.
