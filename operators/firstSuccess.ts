@@ -1,4 +1,5 @@
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { AllFailedError } from '../src/errors.js';
 import {
   resolveShortCircuitOptions,
   shortCircuitInternals,
@@ -30,7 +31,7 @@ export interface FirstSuccessOptions extends ShortCircuitOptions {}
  *   with RxJS's `EmptyError`) only rules that alternative out, and frees its slot for the
  *   next one.
  * - When the source completes and every alternative failed, the output errors with an
- *   `AggregateError` whose `errors` are the causes in input order. An empty source errors
+ *   {@link AllFailedError} (an `AggregateError`) whose `errors` are the causes in input order. An empty source errors
  *   the same way, with no causes and a message saying there were no alternatives.
  * - A source error errors the output at once (running alternatives are aborted).
  * - With `events`, a success reports a `'short-circuit'` event counting the running
@@ -56,7 +57,7 @@ export interface FirstSuccessOptions extends ShortCircuitOptions {}
  * ```
  * @param project Runs one alternative; receives the value, its index and an AbortSignal.
  * @param options Cap (default 10, or the executor's), executor, priority, label, events.
- * @returns An operator emitting the first success, or erroring with an `AggregateError`.
+ * @returns An operator emitting the first success, or erroring with an {@link AllFailedError}.
  */
 export function firstSuccess<T, R>(
   project: (value: T, index: number, signal: AbortSignal) => ObservableInput<R>,
@@ -77,11 +78,13 @@ export function firstSuccess<T, R>(
         exhausted: (count) => ({
           error:
             count === 0
-              ? new AggregateError(
+              ? new AllFailedError(
+                  'firstSuccess',
                   [],
                   'firstSuccess: no alternatives (the source completed without a value)',
                 )
-              : new AggregateError(
+              : new AllFailedError(
+                  'firstSuccess',
                   causes,
                   `firstSuccess: all ${count} alternative${count === 1 ? '' : 's'} failed`,
                 ),

@@ -292,3 +292,30 @@ export class NodeOnlyError extends Error {
     );
   }
 }
+
+/**
+ * Every alternative failed: the error of `firstSuccess` when every inner failed (or the
+ * source had none) and of `hedge` when every copy failed. An `AggregateError` whose
+ * `errors` are the causes in input order (copies in start order), with the operator's
+ * name.
+ *
+ * @example
+ * ```ts
+ * mirrors$.pipe(firstSuccess(fetchFrom)).subscribe({
+ *   error: (e) => {
+ *     if (e instanceof AllFailedError) console.error(e.operator, e.errors); // 'firstSuccess', [...]
+ *   },
+ * });
+ * ```
+ */
+export class AllFailedError extends AggregateError {
+  override readonly name: string = 'AllFailedError';
+  constructor(
+    /** The operator that gave up: `'firstSuccess'` or `'hedge'`. */
+    readonly operator: 'firstSuccess' | 'hedge',
+    errors: readonly unknown[],
+    message: string,
+  ) {
+    super(errors, message);
+  }
+}

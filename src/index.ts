@@ -35,6 +35,7 @@ export type {
 export type { CorruptEntryReason } from './errors.js';
 export {
   AbortError,
+  AllFailedError,
   BatchItemError,
   BatchLengthError,
   CorruptEntryError,

@@ -6,6 +6,7 @@ import {
   type Subscription,
   timer,
 } from 'rxjs';
+import { AllFailedError } from '../errors.js';
 import { createExecutor } from '../executor/createExecutor.js';
 import type { TaskRef } from '../executor/PriorityExecutor.js';
 import { submitTask } from '../executor/submitTask.js';
@@ -188,7 +189,7 @@ interface Copy {
  * (or to complete, empty) wins: every other copy is cancelled (running ones' signals
  * aborted, queued ones removed), no copy starts any more, the winner's latency is
  * recorded under the label, and its values, completion or error are forwarded. When every
- * copy failed and no more may start, the output errors with an `AggregateError` of the
+ * copy failed and no more may start, the output errors with an `AllFailedError` (an `AggregateError`) of the
  * causes in copy order. Unsubscribing cancels every copy and the timer.
  *
  * @example
@@ -295,7 +296,8 @@ export function hedgeInternals<T>(
           closed = true;
           hedgeTimer?.unsubscribe();
           subscriber.error(
-            new AggregateError(
+            new AllFailedError(
+              'hedge',
               causes,
               `hedge${label === undefined ? '' : ` (${label})`}: all ${failed} cop${failed === 1 ? 'y' : 'ies'} failed`,
             ),

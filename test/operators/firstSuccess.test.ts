@@ -1,4 +1,4 @@
-import { AbortError, createExecutor, type ShortCircuitEvent } from 'eed';
+import { AbortError, AllFailedError, createExecutor, type ShortCircuitEvent } from 'eed';
 import { firstSuccess } from 'eed/operators';
 import fc from 'fast-check';
 import {
@@ -95,6 +95,8 @@ describe('firstSuccess: basics', () => {
       ),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AggregateError);
+    expect(error).toBeInstanceOf(AllFailedError);
+    expect(error).toMatchObject({ name: 'AllFailedError', operator: 'firstSuccess' });
     expect((error as AggregateError).errors).toEqual(errors);
     expect((error as AggregateError).message).toBe('firstSuccess: all 3 alternatives failed');
   });
@@ -327,7 +329,7 @@ describe('firstSuccess: marbles', () => {
       expectObservable(result).toBe(
         '----#',
         undefined,
-        new AggregateError(['A', 'B'], 'firstSuccess: all 2 alternatives failed'),
+        new AllFailedError('firstSuccess', ['A', 'B'], 'firstSuccess: all 2 alternatives failed'),
       );
     });
   });

@@ -1,4 +1,10 @@
-import { AbortError, createExecutor, LatencyRegistry, type ShortCircuitEvent } from 'eed';
+import {
+  AbortError,
+  AllFailedError,
+  createExecutor,
+  LatencyRegistry,
+  type ShortCircuitEvent,
+} from 'eed';
 import { hedge } from 'eed/operators';
 import fc from 'fast-check';
 import {
@@ -84,7 +90,7 @@ describe('hedge: marbles', () => {
       expectObservable(hedge(copies.work, { after: 2 })).toBe(
         '----#',
         undefined,
-        new AggregateError(['A', 'B'], 'hedge: all 2 copies failed'),
+        new AllFailedError('hedge', ['A', 'B'], 'hedge: all 2 copies failed'),
       );
     });
   });
