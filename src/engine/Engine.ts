@@ -38,6 +38,7 @@ import {
   assertExecutor,
   assertFunction,
   assertObject,
+  assertPositiveDuration,
   assertPriority,
   assertScheduler,
   assertTimerMs,
@@ -51,7 +52,7 @@ import type {
   ExecutorEvent,
   ShortCircuitEvent,
 } from '../metrics/events.js';
-import { assertWindowMs, EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
+import { EMPTY_METRICS, MetricsAggregator } from '../metrics/MetricsAggregator.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
 import type { FlightObserver, FlightSource, SharedFlight } from '../sharing/Flight.js';
 import { SingleFlight } from '../sharing/SingleFlight.js';
@@ -196,7 +197,7 @@ export class Engine {
     if (options.metrics !== undefined) assertBoolean('metrics', options.metrics);
     if (options.alerts !== undefined) assertObject('alerts', options.alerts);
     const alerts = options.alerts ?? {};
-    if (alerts.windowMs !== undefined) assertWindowMs('alerts.windowMs', alerts.windowMs);
+    if (alerts.windowMs !== undefined) assertPositiveDuration('alerts.windowMs', alerts.windowMs);
     this.executor = executorOf(options.executor);
     this.#wall = options.wallClock ?? wallClock;
     this.#cache =

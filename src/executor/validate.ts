@@ -42,6 +42,15 @@ export function assertDuration(option: string, value: unknown): asserts value is
   }
 }
 
+/** Throws a `RangeError` unless `value` is a number of milliseconds > 0 (Infinity allowed). */
+export function assertPositiveDuration(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new RangeError(
+      `${option} must be a number of milliseconds > 0 (or Infinity); received ${describe(value)}`,
+    );
+  }
+}
+
 /**
  * The longest delay `setTimeout` and `setInterval` honour: 2^31 - 1 ms (about 24.8 days).
  * A longer one (`Infinity` included) fires after 1 ms, so timer options stop here.

@@ -1,5 +1,5 @@
 import { produce } from 'immer';
-import { assertCount, describe } from '../executor/validate.js';
+import { assertCount, assertPositiveDuration } from '../executor/validate.js';
 import { Float64Queue } from '../util/Float64Queue.js';
 import { NumberSet } from '../util/NumberSet.js';
 import type { ExecutionEvent } from './events.js';
@@ -43,23 +43,6 @@ export const EMPTY_METRICS: MetricsSnapshot = {
   batches: { count: 0, meanSize: 0, meanFill: 0 },
   shortCircuit: { aborted: 0, skipped: 0 },
 };
-
-/**
- * Throws a `RangeError` unless `value` is a length of sliding window: a number of ms > 0,
- * or `Infinity` (a window as long as the session). `option` is the name in the message.
- *
- * @example
- * ```ts
- * assertWindowMs('alerts.windowMs', 0); // RangeError: alerts.windowMs must be a number of milliseconds > 0 ...
- * ```
- */
-export function assertWindowMs(option: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new RangeError(
-      `${option} must be a number of milliseconds > 0 (or Infinity); received ${describe(value)}`,
-    );
-  }
-}
 
 /**
  * Options of {@link MetricsAggregator}.
@@ -178,7 +161,7 @@ export class MetricsAggregator {
     const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
     assertCount('concurrency', concurrency, 1);
     const windowMs = options.windowMs ?? 60_000;
-    assertWindowMs('windowMs', windowMs);
+    assertPositiveDuration('windowMs', windowMs);
     this.#concurrency = concurrency;
     this.#bounded = Number.isFinite(concurrency);
     this.#window = new SlidingCounters(windowMs);

@@ -5,7 +5,12 @@ import { type Observable, Subject } from 'rxjs';
 import { decodeRecord, decodeRecordHeader, RECORD_HEADER_BYTES } from '../cache/codec.js';
 import type { CacheEntry, CacheStore, CacheStoreEvent } from '../cache/types.js';
 import type { Clock } from '../executor/types.js';
-import { assertFunction, assertTimerMs, describe } from '../executor/validate.js';
+import {
+  assertFunction,
+  assertPositiveDuration,
+  assertTimerMs,
+  describe,
+} from '../executor/validate.js';
 import {
   checksum,
   decodeValues,
@@ -273,7 +278,7 @@ export class RedisStore implements CacheStore, AsyncDisposable {
         `prefix must be a non-empty string of valid Unicode; received ${describe(prefix)}`,
       );
     }
-    assertPositive('ttl', ttl);
+    assertPositiveDuration('ttl', ttl);
     assertTimerMs('timeoutMs', timeoutMs, { positive: true, infinity: true });
     if (
       typeof compressThreshold !== 'number' ||
@@ -712,13 +717,5 @@ function assertClient(client: unknown): void {
         `client must be an ioredis Redis instance; received an object without ${name}()`,
       );
     }
-  }
-}
-
-function assertPositive(option: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new RangeError(
-      `${option} must be a number of milliseconds > 0 (or Infinity); received ${describe(value)}`,
-    );
   }
 }
